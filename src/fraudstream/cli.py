@@ -1,0 +1,46 @@
+"""The ``fraudstream`` command: one typer app, one sub-command family per component.
+
+Each component keeps its own commands in ``fraudstream/<component>/cli.py`` and imports its
+heavy libraries (mlflow, faust, xgboost) inside the command, so ``fraudstream --help`` stays
+fast. Every command turns a :class:`FraudstreamError` into one readable line and exit code 2.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from fraudstream.errors import FraudstreamError
+
+app = typer.Typer(
+    name="fraudstream",
+    help="Kafka-native, real-time credit-card fraud scoring.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+_err = Console(stderr=True)
+
+
+def _register() -> None:
+    from fraudstream.local import cli as local_cli
+    from fraudstream.simulator import cli as simulator_cli
+
+    for module in (local_cli, simulator_cli):
+        module.register(app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    _register()
+    try:
+        app()
+    except FraudstreamError as exc:
+        _err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        _err.print("interrupted")
+        sys.exit(130)

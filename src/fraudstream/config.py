@@ -1,0 +1,170 @@
+"""The one settings object of fraudstream.
+
+Read once at an entry point (a CLI command or an app factory) and passed down; nothing else
+reads the environment. Every field is an environment variable with the ``FRAUD_`` prefix
+(``database_url`` is ``FRAUD_DATABASE_URL``), or a line of a ``.env`` file. The defaults run the
+local stack of ``fraudstream up`` with no set-up at all. Secrets are ``SecretStr``: they print
+as ``**********`` in logs, reprs and errors.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from fraudstream.errors import ConfigError
+
+ENV_PREFIX = "FRAUD_"
+
+
+def mask_url(url: str) -> str:
+    """Hide the password of a URL, keep the rest readable for logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    netloc = f"{parts.username}:***@{host}" if parts.username else f"***@{host}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+class Settings(BaseSettings):
+    """Every knob of fraudstream, with local defaults."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+    )
+
+    # -- the local state folder (Kafka data, PostgreSQL data, MLflow store, logs) ---------------
+    home: Path = Field(default=Path(".fraudstream"), description="State folder of the local stack.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    # -- Kafka ----------------------------------------------------------------------------------
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_version: str = Field(default="4.1.1", description="Broker version the launcher fetches.")
+    kafka_heap: str = "256m"
+    topic_transactions: str = "transactions"
+    topic_verdicts: str = "verdicts"
+    topic_dlq: str = "transactions.dlq"
+    topic_labels: str = "labels"
+    topic_model_events: str = "model-events"
+    transactions_partitions: int = Field(default=6, ge=1)
+    verdicts_partitions: int = Field(default=6, ge=1)
+    other_partitions: int = Field(default=1, ge=1, description="dlq, labels, model-events.")
+
+    # -- PostgreSQL -----------------------------------------------------------------------------
+    database_url: SecretStr = SecretStr("postgresql://fraudstream@127.0.0.1:5432/fraudstream")
+    database_readonly_url: SecretStr | None = Field(
+        default=None, description="Dashboard connection; a read-only role. Defaults to ours."
+    )
+    database_pool_size: int = Field(default=4, ge=1)
+
+    # -- MLflow and S3 --------------------------------------------------------------------------
+    mlflow_tracking_uri: str | None = Field(
+        default=None, description="Defaults to a SQLite store under home."
+    )
+    mlflow_artifact_root: str | None = Field(
+        default=None, description="s3://bucket/prefix or a folder; defaults to a folder under home."
+    )
+    model_name: str = "fraudstream"
+    s3_endpoint_url: str | None = None
+    aws_access_key_id: SecretStr | None = None
+    aws_secret_access_key: SecretStr | None = None
+    aws_region: str = "us-east-1"
+
+    # -- model service --------------------------------------------------------------------------
+    service_host: str = "127.0.0.1"
+    service_port: int = Field(default=8000, ge=1, le=65535)
+    model_service_url: str | None = Field(
+        default=None, description="Where the stream calls the service; defaults to host:port."
+    )
+    api_key: SecretStr | None = Field(default=None, description="Required in X-API-Key when set.")
+    service_max_batch: int = Field(default=10_000, ge=1)
+    service_max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    service_poll_seconds: float = Field(default=10.0, gt=0)
+    service_cors_origins: list[str] = Field(default_factory=list)
+
+    # -- stream processor -----------------------------------------------------------------------
+    stream_app_id: str = "fraudstream-stream"
+    stream_batch_size: int = Field(default=2000, ge=1)
+    stream_batch_seconds: float = Field(default=0.1, gt=0)
+    stream_max_pending: int = Field(default=20_000, ge=1)
+    stream_retry_base_seconds: float = Field(default=0.2, gt=0)
+    stream_retry_max_seconds: float = Field(default=5.0, gt=0)
+    stream_request_timeout_seconds: float = Field(default=10.0, gt=0)
+    stream_web_port: int = Field(default=6066, ge=0, le=65535)
+
+    # -- simulator and producer -----------------------------------------------------------------
+    sim_seed: int = 42
+    sim_customers: int = Field(default=2000, ge=1)
+    sim_merchants: int = Field(default=700, ge=14)
+    sim_fraud_rate: float = Field(default=0.005, ge=0, le=0.5)
+    sim_label_delay_days: float = Field(default=3.0, ge=0)
+    produce_rate: float = Field(default=200.0, ge=0, description="Transactions/s; 0 = unpaced.")
+
+    # -- trainer --------------------------------------------------------------------------------
+    train_validation_fraction: float = Field(default=0.2, gt=0, lt=1)
+    train_search_seconds: float = Field(default=120.0, ge=0)
+    threshold_strategy: Literal["f1", "precision", "budget"] = "f1"
+    threshold_target_precision: float = Field(default=0.9, gt=0, le=1)
+    threshold_review_budget: float = Field(
+        default=0.005, gt=0, lt=1, description="Share of transactions analysts can review."
+    )
+
+    # -- champion / challenger and monitoring ---------------------------------------------------
+    challenger_metric: Literal["pr_auc", "cost"] = "pr_auc"
+    challenger_window_days: float = Field(default=14.0, gt=0)
+    challenger_label_wait_days: float = Field(default=3.0, ge=0)
+    challenger_min_frauds: int = Field(default=30, ge=1)
+    challenger_margin: float = Field(default=0.0, ge=0)
+    challenger_bootstrap: int = Field(default=500, ge=50)
+    challenger_confidence: float = Field(default=0.95, gt=0.5, lt=1)
+    challenger_review_cost: float = Field(default=5.0, ge=0)
+    challenger_every: str = "10m"
+
+    # -- dashboard ------------------------------------------------------------------------------
+    dashboard_port: int = Field(default=8501, ge=1, le=65535)
+
+    @cached_property
+    def tracking_uri(self) -> str:
+        """The MLflow tracking URI, a SQLite file under ``home`` unless set."""
+        if self.mlflow_tracking_uri:
+            return self.mlflow_tracking_uri
+        return f"sqlite:///{(self.home / 'mlflow' / 'mlflow.db').resolve()}"
+
+    @cached_property
+    def artifact_root(self) -> str:
+        """Where MLflow writes model files: S3 or a folder under ``home``."""
+        return self.mlflow_artifact_root or str((self.home / "mlflow" / "artifacts").resolve())
+
+    @cached_property
+    def service_url(self) -> str:
+        """Base URL of the model service, as the stream processor calls it."""
+        return self.model_service_url or f"http://{self.service_host}:{self.service_port}"
+
+    @cached_property
+    def safe_database_url(self) -> str:
+        """The database URL with its password hidden, for logs and status lines."""
+        return mask_url(self.database_url.get_secret_value())
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment and ``.env``; a bad value is one readable ConfigError."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            name = ENV_PREFIX + "_".join(str(p) for p in err["loc"]).upper()
+            problems.append(f"{name}: {err['msg']}")
+        raise ConfigError("invalid settings: " + "; ".join(problems)) from None

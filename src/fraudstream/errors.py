@@ -1,0 +1,104 @@
+"""The one exception tree of fraudstream.
+
+Errors from the libraries underneath (confluent-kafka, asyncpg, mlflow, httpx, boto3) are caught
+at the boundary that calls them and re-raised as one of these, ``from`` the original, so that no
+foreign exception type leaks inward and every message says what the operator should do::
+
+    FraudstreamError
+    ├── ConfigError                 a setting is missing or malformed
+    ├── DataError                   input data is unusable
+    │   ├── InvalidTransaction      one transaction broke the schema (names the fields)
+    │   ├── SourceError             a data source cannot be read (file, s3://, http(s)://)
+    │   └── DataRefused             the data cannot train a model (no frauds, missing columns...)
+    ├── InfrastructureError         a server the system needs did not answer
+    │   ├── BrokerError             Kafka
+    │   ├── StorageError            PostgreSQL
+    │   ├── RegistryError           MLflow tracking / registry
+    │   └── ModelServiceError       the model service (HTTP)
+    ├── ModelError                  a model cannot be used
+    │   ├── ModelNotFound           no version behind a name or alias
+    │   └── ModelIncompatible       library or feature-pipeline versions do not match
+    └── LocalStackError             the no-Docker launcher could not start or stop a component
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class FraudstreamError(Exception):
+    """Base of every error raised on purpose by fraudstream."""
+
+
+class ConfigError(FraudstreamError):
+    """A setting is missing or malformed; the message names the FRAUD_ variable to fix."""
+
+
+class DataError(FraudstreamError):
+    """Input data is unusable."""
+
+
+@dataclass(frozen=True, slots=True)
+class FieldProblem:
+    """What is wrong with one field of one record."""
+
+    field: str
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.problem}"
+
+
+class InvalidTransaction(DataError):
+    """A transaction broke the schema; ``problems`` names every bad field, not just the first."""
+
+    def __init__(self, problems: Sequence[FieldProblem], *, index: int | None = None) -> None:
+        self.problems = tuple(problems)
+        self.index = index
+        where = f"transaction {index}: " if index is not None else ""
+        super().__init__(where + "; ".join(str(p) for p in self.problems))
+
+
+class SourceError(DataError):
+    """A data source (path, s3:// or http(s):// address) cannot be read."""
+
+
+class DataRefused(DataError):
+    """The data cannot train or evaluate a model; the message says why."""
+
+
+class InfrastructureError(FraudstreamError):
+    """A server that fraudstream needs did not answer as expected."""
+
+
+class BrokerError(InfrastructureError):
+    """Kafka did not answer, or refused an operation."""
+
+
+class StorageError(InfrastructureError):
+    """PostgreSQL did not answer, or refused an operation."""
+
+
+class RegistryError(InfrastructureError):
+    """The MLflow tracking server or model registry did not answer, or refused an operation."""
+
+
+class ModelServiceError(InfrastructureError):
+    """The model service did not give a usable answer."""
+
+
+class ModelError(FraudstreamError):
+    """A model cannot be used."""
+
+
+class ModelNotFound(ModelError):
+    """No model version stands behind the requested name, version or alias."""
+
+
+class ModelIncompatible(ModelError):
+    """The model was built with library or feature versions this process cannot serve."""
+
+
+class LocalStackError(FraudstreamError):
+    """The local (no-Docker) stack could not start, probe or stop a component."""

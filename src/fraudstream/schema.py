@@ -1,0 +1,333 @@
+"""The Sparkov transaction, the verdict, and the rules a fraud engineer expects of them.
+
+This module is the single source of truth for the data contract. The producer, the stream
+processor, the model service, the trainer's loader and the simulator all import it; none of
+them restates a column name, a format or a bound.
+
+Two shapes of the same rules: :class:`Transaction` checks one record (Kafka message, API item,
+HTTP feed answer) and :func:`check_frame` checks a whole pandas frame at once (files of a
+million rows), naming for each bad row the first field that broke a rule.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from typing import Annotated, Any, Final, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationError,
+    field_validator,
+)
+
+from fraudstream.errors import FieldProblem, InvalidTransaction
+
+# -- the Kaggle file layout -------------------------------------------------------------------
+FEED_COLUMNS: Final = (
+    "trans_date_trans_time",
+    "cc_num",
+    "merchant",
+    "category",
+    "amt",
+    "first",
+    "last",
+    "gender",
+    "street",
+    "city",
+    "state",
+    "zip",
+    "lat",
+    "long",
+    "city_pop",
+    "job",
+    "dob",
+    "trans_num",
+    "unix_time",
+    "merch_lat",
+    "merch_long",
+)
+"""The columns of the live feed, in Kaggle order (no label)."""
+
+LABEL_COLUMN: Final = "is_fraud"
+KAGGLE_COLUMNS: Final = (*FEED_COLUMNS, LABEL_COLUMN)
+"""The 22 named columns of fraudTrain.csv / fraudTest.csv, in order."""
+
+INDEX_COLUMN: Final = "Unnamed: 0"
+"""How pandas names the leading unnamed index column many copies of the files carry."""
+
+TIMESTAMP_FORMAT: Final = "%Y-%m-%d %H:%M:%S"
+DOB_FORMAT: Final = "%Y-%m-%d"
+
+CATEGORIES: Final = (
+    "entertainment",
+    "food_dining",
+    "gas_transport",
+    "grocery_net",
+    "grocery_pos",
+    "health_fitness",
+    "home",
+    "kids_pets",
+    "misc_net",
+    "misc_pos",
+    "personal_care",
+    "shopping_net",
+    "shopping_pos",
+    "travel",
+)
+"""The 14 merchant categories of Sparkov. Another category is accepted and flagged."""
+
+GENDERS: Final = ("F", "M")
+CARD_DIGITS: Final = (8, 19)
+_CARD_RE: Final = re.compile(r"^\d{8,19}$")
+
+# -- one record ----------------------------------------------------------------------------------
+
+
+def _card_number(value: object) -> int:
+    """Card numbers travel as JSON numbers in the original feed, sometimes as strings."""
+    if isinstance(value, bool):
+        raise ValueError("must be a card number of 8 to 19 digits")
+    text = str(value).strip() if isinstance(value, int | str) else ""
+    if not _CARD_RE.match(text):
+        raise ValueError("must be a card number of 8 to 19 digits")
+    return int(text)
+
+
+def _naive(value: datetime) -> datetime:
+    """Sparkov times are local wall-clock times; an offset, if sent, is dropped, not converted."""
+    return value.replace(tzinfo=None) if value.tzinfo is not None else value
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+CardNumber = Annotated[
+    int,
+    BeforeValidator(_card_number),
+    PlainSerializer(lambda v: v, return_type=int),
+]
+Timestamp = Annotated[
+    datetime,
+    AfterValidator(_naive),
+    PlainSerializer(lambda v: v.strftime(TIMESTAMP_FORMAT), return_type=str),
+]
+BirthDate = Annotated[
+    date,
+    PlainSerializer(lambda v: v.strftime(DOB_FORMAT), return_type=str),
+]
+NonBlank = Annotated[str, AfterValidator(_not_blank)]
+Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
+Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
+
+
+class Transaction(BaseModel):
+    """One Sparkov card transaction, exactly the Kaggle columns (``is_fraud`` optional).
+
+    Serialises back to the Kaggle formats (``model_dump(mode="json")``), so a record read from
+    a file, sent through Kafka and written back out is the same line.
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True, str_strip_whitespace=True)
+
+    trans_date_trans_time: Timestamp
+    cc_num: CardNumber
+    merchant: NonBlank
+    category: NonBlank
+    amt: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+    first: str
+    last: str
+    gender: Literal["F", "M"]
+    street: str
+    city: str
+    state: Annotated[str, Field(min_length=2, max_length=2)]
+    zip: Annotated[int, Field(ge=0, le=99999)]
+    lat: Latitude
+    long: Longitude
+    city_pop: Annotated[int, Field(ge=0)]
+    job: str
+    dob: BirthDate
+    trans_num: NonBlank
+    unix_time: int
+    merch_lat: Latitude
+    merch_long: Longitude
+    is_fraud: Literal[0, 1] | None = None
+
+    @field_validator("gender", mode="before")
+    @classmethod
+    def _upper_gender(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @property
+    def category_known(self) -> bool:
+        """False for a category outside Sparkov's 14: accepted, scored, and flagged."""
+        return self.category in _CATEGORY_SET
+
+    def to_record(self) -> dict[str, Any]:
+        """The Kaggle-formatted record (feed columns, plus is_fraud when known)."""
+        record = self.model_dump(mode="json")
+        if record["is_fraud"] is None:
+            del record["is_fraud"]
+        return record
+
+
+_CATEGORY_SET: Final = frozenset(CATEGORIES)
+
+
+def problems_of(error: ValidationError) -> list[FieldProblem]:
+    """Turn pydantic's error list into fraudstream's: one line per field, in plain words."""
+    problems: list[FieldProblem] = []
+    for err in error.errors(include_url=False):
+        loc = [str(p) for p in err["loc"]]
+        field = loc[0] if loc else "record"
+        message = err["msg"].removeprefix("Value error, ")
+        kind = err["type"]
+        got = _short(err.get("input"))
+        if kind == "missing":
+            message = "is missing"
+        elif kind.startswith("datetime"):
+            message = (
+                f"must be a timestamp like 2019-01-01 00:00:18, got {_short(err.get('input'))}"
+            )
+        elif kind.startswith("date"):
+            message = f"must be a date like 1988-03-09, got {got}"
+        elif kind in {"literal_error", "greater_than_equal", "less_than_equal"}:
+            message = f"{message}, got {got}"
+        problems.append(FieldProblem(field, message))
+    return problems
+
+
+def parse_transaction(data: Mapping[str, Any], *, index: int | None = None) -> Transaction:
+    """Validate one record; raise :class:`InvalidTransaction` naming every bad field."""
+    try:
+        return Transaction.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidTransaction(problems_of(exc), index=index) from None
+
+
+def parse_transactions(
+    records: Iterable[Mapping[str, Any]],
+) -> tuple[list[Transaction], list[InvalidTransaction]]:
+    """Validate many records, keeping the good ones and an error (with its index) per bad one."""
+    good: list[Transaction] = []
+    bad: list[InvalidTransaction] = []
+    for i, record in enumerate(records):
+        if not isinstance(record, Mapping):
+            bad.append(InvalidTransaction([FieldProblem("record", "must be an object")], index=i))
+            continue
+        try:
+            good.append(parse_transaction(record, index=i))
+        except InvalidTransaction as exc:
+            bad.append(exc)
+    return good, bad
+
+
+# -- the verdict ----------------------------------------------------------------------------------
+
+VERDICT_SCHEMA_VERSION: Final = 1
+
+
+class Reason(BaseModel):
+    """A feature that pushed the score, and by how much (in the model's log-odds)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    feature: str
+    contribution: float
+
+
+class Verdict(BaseModel):
+    """The answer for one transaction; also the value of a message on the ``verdicts`` topic."""
+
+    model_config = ConfigDict(frozen=True, protected_namespaces=())
+
+    schema_version: int = VERDICT_SCHEMA_VERSION
+    trans_num: str
+    cc_num: int
+    is_fraud: Literal[0, 1]
+    score: float
+    threshold: float
+    model_name: str
+    model_version: str
+    reasons: list[Reason] = Field(default_factory=list)
+
+
+# -- a whole frame --------------------------------------------------------------------------------
+
+
+def normalise_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """Drop the unnamed leading index column of many Kaggle copies; keep the named columns."""
+    first = str(frame.columns[0]) if len(frame.columns) else ""
+    if first == INDEX_COLUMN or first == "" or first.startswith("Unnamed"):
+        frame = frame.drop(columns=frame.columns[0])
+    return frame
+
+
+def missing_columns(frame: pd.DataFrame) -> list[str]:
+    """Feed columns the frame lacks (``is_fraud`` is optional)."""
+    return [c for c in FEED_COLUMNS if c not in frame.columns]
+
+
+def check_frame(frame: pd.DataFrame) -> pd.Series:
+    """For each row, the first broken rule as ``"field: problem"``, or an empty string.
+
+    The same rules as :class:`Transaction`, vectorised: a million rows take about a second.
+    The frame must already carry every feed column (see :func:`missing_columns`).
+    """
+    n = len(frame)
+    reason = pd.Series(np.full(n, "", dtype=object), index=frame.index)
+
+    def flag(mask: pd.Series | np.ndarray[Any, Any], message: str) -> None:
+        mask = np.asarray(mask, dtype=bool) & (reason.to_numpy() == "")
+        if mask.any():
+            reason.iloc[np.flatnonzero(mask)] = message
+
+    ts = pd.to_datetime(frame["trans_date_trans_time"], format=TIMESTAMP_FORMAT, errors="coerce")
+    flag(ts.isna(), "trans_date_trans_time: must be a timestamp like 2019-01-01 00:00:18")
+    card = frame["cc_num"].astype("string").str.strip()
+    flag(~card.str.fullmatch(_CARD_RE.pattern).fillna(False), "cc_num: must be 8 to 19 digits")
+    for col in ("merchant", "category", "trans_num"):
+        text = frame[col].astype("string").str.strip()
+        flag(text.isna() | (text == ""), f"{col}: must not be empty")
+    amt = pd.to_numeric(frame["amt"], errors="coerce")
+    flag(~np.isfinite(amt), "amt: must be a number")
+    flag(amt < 0, "amt: must be >= 0")
+    flag(
+        ~frame["gender"].astype("string").str.upper().isin(GENDERS).fillna(False),
+        "gender: must be F or M",
+    )
+    for col, bound in (("lat", 90), ("merch_lat", 90), ("long", 180), ("merch_long", 180)):
+        value = pd.to_numeric(frame[col], errors="coerce")
+        flag(~np.isfinite(value), f"{col}: must be a number")
+        flag(value.abs() > bound, f"{col}: must be within [-{bound}, {bound}]")
+    for col in ("zip", "city_pop", "unix_time"):
+        value = pd.to_numeric(frame[col], errors="coerce")
+        flag(~np.isfinite(value) | (value != value.round()), f"{col}: must be a whole number")
+        flag(value < 0, f"{col}: must be >= 0")
+    dob = pd.to_datetime(frame["dob"], format=DOB_FORMAT, errors="coerce")
+    flag(dob.isna(), "dob: must be a date like 1988-03-09")
+    if LABEL_COLUMN in frame.columns:
+        label = pd.to_numeric(frame[LABEL_COLUMN], errors="coerce")
+        flag(~label.isin([0, 1]) & label.notna(), "is_fraud: must be 0 or 1")
+    return reason
+
+
+def unknown_categories(frame: pd.DataFrame) -> pd.Series:
+    """Rows whose category is outside Sparkov's 14 (accepted, but a report should say so)."""
+    return ~frame["category"].isin(CATEGORIES)
