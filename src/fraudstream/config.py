@@ -47,6 +47,10 @@ class Settings(BaseSettings):
 
     # -- the local state folder (Kafka data, PostgreSQL data, MLflow store, logs) ---------------
     home: Path = Field(default=Path(".fraudstream"), description="State folder of the local stack.")
+    cache_dir: Path = Field(
+        default=Path.home() / ".cache" / "fraudstream",
+        description="Downloaded build inputs (Kafka jars); shared by every state folder.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     # -- Kafka ----------------------------------------------------------------------------------
