@@ -88,6 +88,8 @@ CATEGORIES: Final = (
 GENDERS: Final = ("F", "M")
 CARD_DIGITS: Final = (8, 19)
 _CARD_RE: Final = re.compile(r"^\d{8,19}$")
+_INT64_MAX: Final = 2**63 - 1
+"""Card numbers are 64-bit integers in the Kaggle files (pandas int64) and in PostgreSQL."""
 
 # -- one record ----------------------------------------------------------------------------------
 
@@ -97,8 +99,8 @@ def _card_number(value: object) -> int:
     if isinstance(value, bool):
         raise ValueError("must be a card number of 8 to 19 digits")
     text = str(value).strip() if isinstance(value, int | str) else ""
-    if not _CARD_RE.match(text):
-        raise ValueError("must be a card number of 8 to 19 digits")
+    if not _CARD_RE.match(text) or int(text) > _INT64_MAX:
+        raise ValueError("must be a card number of 8 to 19 digits (at most 9223372036854775807)")
     return int(text)
 
 
@@ -301,7 +303,9 @@ def check_frame(frame: pd.DataFrame) -> pd.Series:
     ts = pd.to_datetime(frame["trans_date_trans_time"], format=TIMESTAMP_FORMAT, errors="coerce")
     flag(ts.isna(), "trans_date_trans_time: must be a timestamp like 2019-01-01 00:00:18")
     card = frame["cc_num"].astype("string").str.strip()
-    flag(~card.str.fullmatch(_CARD_RE.pattern).fillna(False), "cc_num: must be 8 to 19 digits")
+    digits = card.str.fullmatch(_CARD_RE.pattern).fillna(False).astype(bool)
+    too_big = digits & (card.str.len() == 19) & (card > str(_INT64_MAX)).fillna(False).astype(bool)
+    flag(~digits | too_big, "cc_num: must be 8 to 19 digits (at most 9223372036854775807)")
     for col in ("merchant", "category", "trans_num"):
         text = frame[col].astype("string").str.strip()
         flag(text.isna() | (text == ""), f"{col}: must not be empty")

@@ -1,0 +1,196 @@
+"""The transaction contract: good Kaggle rows pass, each kind of bad value is named."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from fraudstream.errors import InvalidTransaction
+from fraudstream.schema import (
+    CATEGORIES,
+    FEED_COLUMNS,
+    KAGGLE_COLUMNS,
+    Transaction,
+    check_frame,
+    normalise_columns,
+    parse_transaction,
+    parse_transactions,
+)
+
+pytestmark = pytest.mark.unit
+
+GOOD: dict[str, Any] = {
+    "trans_date_trans_time": "2019-01-01 00:00:18",
+    "cc_num": 2703186189652095,
+    "merchant": "fraud_Rippin, Kub and Mann",
+    "category": "misc_net",
+    "amt": 4.97,
+    "first": "Jennifer",
+    "last": "Banks",
+    "gender": "F",
+    "street": "561 Perry Cove",
+    "city": "Moravian Falls",
+    "state": "NC",
+    "zip": 28654,
+    "lat": 36.0788,
+    "long": -81.1781,
+    "city_pop": 3495,
+    "job": "Psychologist, counselling",
+    "dob": "1988-03-09",
+    "trans_num": "0b242abb623afc578575680df30655b9",
+    "unix_time": 1325376018,
+    "merch_lat": 36.011293,
+    "merch_long": -82.048315,
+    "is_fraud": 0,
+}
+
+
+def test_good_row_round_trips_to_the_same_record() -> None:
+    txn = parse_transaction(GOOD)
+    assert txn.trans_date_trans_time == datetime(2019, 1, 1, 0, 0, 18)
+    assert txn.dob == date(1988, 3, 9)
+    assert txn.to_record() == GOOD
+    assert list(txn.to_record()) == list(KAGGLE_COLUMNS)
+
+
+def test_label_is_optional_and_absent_from_the_feed_record() -> None:
+    row = {k: v for k, v in GOOD.items() if k != "is_fraud"}
+    txn = parse_transaction(row)
+    assert txn.is_fraud is None
+    assert list(txn.to_record()) == list(FEED_COLUMNS)
+
+
+def test_card_number_as_digit_string_is_accepted() -> None:
+    assert parse_transaction({**GOOD, "cc_num": "2703186189652095"}).cc_num == 2703186189652095
+
+
+def test_unknown_category_is_accepted_and_flagged() -> None:
+    txn = parse_transaction({**GOOD, "category": "crypto"})
+    assert not txn.category_known
+    assert parse_transaction(GOOD).category_known
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "words"),
+    [
+        ("amt", -0.01, "greater than or equal to 0"),
+        ("amt", "lots", "valid number"),
+        ("lat", 91.0, "less than or equal to 90"),
+        ("long", -180.5, "greater than or equal to -180"),
+        ("merch_lat", float("nan"), "finite number"),
+        ("trans_date_trans_time", "2019-02-30 10:00:00", "must be a timestamp"),
+        ("trans_date_trans_time", "yesterday", "must be a timestamp"),
+        ("dob", "09/03/1988", "must be a date"),
+        ("cc_num", "2.70E+15", "8 to 19 digits"),
+        ("cc_num", 1234, "8 to 19 digits"),
+        ("cc_num", True, "8 to 19 digits"),
+        ("cc_num", 9223372036854775808, "8 to 19 digits"),
+        ("trans_num", "   ", "must not be empty"),
+        ("gender", "X", "'F' or 'M'"),
+        ("is_fraud", 2, "0 or 1"),
+        ("zip", -5, "greater than or equal to 0"),
+    ],
+)
+def test_each_bad_value_is_named(field: str, value: object, words: str) -> None:
+    with pytest.raises(InvalidTransaction) as info:
+        parse_transaction({**GOOD, field: value}, index=7)
+    assert [p.field for p in info.value.problems] == [field]
+    assert words in info.value.problems[0].problem
+    assert str(info.value).startswith("transaction 7: " + field)
+
+
+def test_missing_field_is_named() -> None:
+    row = {k: v for k, v in GOOD.items() if k != "merchant"}
+    with pytest.raises(InvalidTransaction, match="merchant: is missing"):
+        parse_transaction(row)
+
+
+def test_every_bad_field_is_reported_not_only_the_first() -> None:
+    with pytest.raises(InvalidTransaction) as info:
+        parse_transaction({**GOOD, "amt": -1, "lat": 200, "dob": "x"})
+    assert {p.field for p in info.value.problems} == {"amt", "lat", "dob"}
+
+
+def test_parse_transactions_keeps_good_rows_and_indexes_bad_ones() -> None:
+    good, bad = parse_transactions([GOOD, {**GOOD, "amt": -1}, "not an object", GOOD])  # type: ignore[list-item]
+    assert len(good) == 2
+    assert [e.index for e in bad] == [1, 2]
+    assert bad[1].problems[0].field == "record"
+
+
+def test_frame_checks_match_record_checks() -> None:
+    rows = [
+        GOOD,
+        {**GOOD, "amt": -1},
+        {**GOOD, "lat": 95},
+        {**GOOD, "dob": "bad"},
+        {**GOOD, "cc_num": "12ab"},
+        {**GOOD, "trans_date_trans_time": "2019-13-01 00:00:00"},
+        {**GOOD, "gender": "Q"},
+        {**GOOD, "trans_num": ""},
+        {**GOOD, "is_fraud": 3},
+    ]
+    reasons = check_frame(pd.DataFrame(rows, columns=list(KAGGLE_COLUMNS)))
+    assert reasons.iloc[0] == ""
+    fields = [r.split(":")[0] for r in reasons.iloc[1:]]
+    assert fields == ["amt", "lat", "dob", "cc_num", "trans_date_trans_time", "gender",
+                      "trans_num", "is_fraud"]
+    for row, reason in zip(rows[1:], reasons.iloc[1:], strict=True):
+        with pytest.raises(InvalidTransaction) as info:
+            parse_transaction(row)
+        assert info.value.problems[0].field == reason.split(":")[0]
+
+
+def test_index_column_is_dropped() -> None:
+    frame = pd.DataFrame([GOOD]).reset_index(names="Unnamed: 0")
+    assert list(normalise_columns(frame).columns) == list(KAGGLE_COLUMNS)
+    assert list(normalise_columns(pd.DataFrame([GOOD])).columns) == list(KAGGLE_COLUMNS)
+
+
+_printable = st.text(st.characters(min_codepoint=32, max_codepoint=126), min_size=1, max_size=20)
+
+transactions = st.fixed_dictionaries(
+    {
+        "trans_date_trans_time": st.datetimes(
+            datetime(2000, 1, 1), datetime(2030, 12, 31)
+        ).map(lambda d: d.replace(microsecond=0).strftime("%Y-%m-%d %H:%M:%S")),
+        "cc_num": st.integers(10**10, 2**63 - 1),
+        "merchant": _printable.filter(str.strip).map(str.strip),
+        "category": st.sampled_from(CATEGORIES),
+        "amt": st.floats(0, 30_000, allow_nan=False).map(lambda a: round(a, 2)),
+        "first": _printable.map(str.strip),
+        "last": _printable.map(str.strip),
+        "gender": st.sampled_from(["F", "M"]),
+        "street": _printable.map(str.strip),
+        "city": _printable.map(str.strip),
+        "state": st.sampled_from(["NC", "WA", "TX", "NY"]),
+        "zip": st.integers(0, 99999),
+        "lat": st.floats(-90, 90, allow_nan=False),
+        "long": st.floats(-180, 180, allow_nan=False),
+        "city_pop": st.integers(0, 3_000_000),
+        "job": _printable.map(str.strip),
+        "dob": st.dates(date(1920, 1, 1), date(2010, 1, 1)).map(str),
+        "trans_num": st.text("0123456789abcdef", min_size=32, max_size=32),
+        "unix_time": st.integers(1_300_000_000, 1_700_000_000),
+        "merch_lat": st.floats(-90, 90, allow_nan=False),
+        "merch_long": st.floats(-180, 180, allow_nan=False),
+        "is_fraud": st.sampled_from([0, 1]),
+    }
+)
+
+
+@given(transactions)
+def test_any_valid_record_round_trips(record: dict[str, Any]) -> None:
+    txn = parse_transaction(record)
+    assert txn.to_record() == record
+    assert Transaction.model_validate_json(txn.model_dump_json()) == txn
+
+
+@given(transactions)
+def test_frame_and_record_rules_agree_on_valid_records(record: dict[str, Any]) -> None:
+    assert check_frame(pd.DataFrame([record])).iloc[0] == ""
