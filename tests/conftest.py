@@ -11,7 +11,9 @@ import os
 
 import pytest
 
-pytest_plugins: list[str] = []
+pytest_plugins: list[str] = [
+    "fixtures.frames",
+]
 
 # Variables the fixtures themselves read; everything else with the prefix is cleared per test.
 _KEEP = {"FRAUD_TEST_KAFKA", "FRAUD_TEST_DATABASE_URL", "FRAUD_REAL_DATA"}
