@@ -26,10 +26,11 @@ _err = Console(stderr=True)
 
 
 def _register() -> None:
+    from fraudstream.kafka import cli as kafka_cli
     from fraudstream.local import cli as local_cli
     from fraudstream.simulator import cli as simulator_cli
 
-    for module in (local_cli, simulator_cli):
+    for module in (local_cli, simulator_cli, kafka_cli):
         module.register(app)
 
 

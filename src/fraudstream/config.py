@@ -65,6 +65,13 @@ class Settings(BaseSettings):
     transactions_partitions: int = Field(default=6, ge=1)
     verdicts_partitions: int = Field(default=6, ge=1)
     other_partitions: int = Field(default=1, ge=1, description="dlq, labels, model-events.")
+    kafka_replication_factor: int = Field(default=1, ge=1, description="Of the five topics.")
+    kafka_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="Admin calls, metadata waits and flushes give up after it."
+    )
+    kafka_delivery_timeout_seconds: float = Field(
+        default=120.0, gt=0, description="A produced message that is not stored by then fails."
+    )
 
     # -- PostgreSQL -----------------------------------------------------------------------------
     database_url: SecretStr = SecretStr("postgresql://fraudstream@127.0.0.1:5432/fraudstream")

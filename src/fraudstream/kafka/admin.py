@@ -1,0 +1,240 @@
+"""Topics and offsets: creating fraudstream's topics, waiting until they serve, reading offsets.
+
+Called by ``fraudstream up`` once the broker answers, by ``fraudstream topics``, and by the test
+fixtures. Creating a topic is not the end of it: for about a second after "Kafka Server
+started", and after a topic is created, clients still see NOT_LEADER_FOR_PARTITION; hence
+:func:`wait_for_topics`, which waits until every partition has a leader.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any
+
+from confluent_kafka import ConsumerGroupTopicPartitions, KafkaError, KafkaException, TopicPartition
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.admin._listoffsets import OffsetSpec
+from confluent_kafka.admin._metadata import ClusterMetadata
+from confluent_kafka.cimpl import NewTopic
+
+from fraudstream.config import ENV_PREFIX, Settings
+from fraudstream.errors import BrokerError, ConfigError
+from fraudstream.kafka.config import admin_config
+from fraudstream.kafka.errors import broker_error, describe, error_code, librdkafka_log
+from fraudstream.kafka.types import ConfigValue
+
+_POLL_SECONDS = 0.1
+_QUIET: dict[str, ConfigValue] = {"log_level": 0}
+"""Admin calls report their failures themselves; librdkafka's log lines would repeat them."""
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSpec:
+    """A topic as fraudstream wants it."""
+
+    name: str
+    partitions: int
+    replication_factor: int = 1
+    setting: str | None = None
+    """The settings field that chose ``partitions``, named in errors so the operator can fix it."""
+
+
+@dataclass(frozen=True, slots=True)
+class TopicInfo:
+    """A topic as the broker has it."""
+
+    name: str
+    partitions: int
+    messages: int
+    """Messages currently stored (end offset minus start offset, summed over partitions)."""
+
+
+def topic_specs(settings: Settings) -> tuple[TopicSpec, ...]:
+    """The five topics of fraudstream, named and sized by the settings."""
+    rf = settings.kafka_replication_factor
+    return (
+        TopicSpec(
+            settings.topic_transactions,
+            settings.transactions_partitions,
+            rf,
+            "transactions_partitions",
+        ),
+        TopicSpec(settings.topic_verdicts, settings.verdicts_partitions, rf, "verdicts_partitions"),
+        TopicSpec(settings.topic_dlq, settings.other_partitions, rf, "other_partitions"),
+        TopicSpec(settings.topic_labels, settings.other_partitions, rf, "other_partitions"),
+        TopicSpec(settings.topic_model_events, settings.other_partitions, rf, "other_partitions"),
+    )
+
+
+def _client(settings: Settings) -> AdminClient:
+    return AdminClient({**admin_config(settings), **_QUIET}, logger=librdkafka_log)
+
+
+def _metadata(admin: AdminClient, bootstrap: str, timeout: float) -> ClusterMetadata:
+    try:
+        return admin.list_topics(timeout=timeout)
+    except KafkaException as exc:
+        raise broker_error("read the cluster's metadata", exc, bootstrap) from exc
+
+
+def _result(future: Future[Any], action: str, bootstrap: str) -> Any:
+    try:
+        return future.result()
+    except KafkaException as exc:
+        raise broker_error(action, exc, bootstrap) from exc
+
+
+def _mismatch(spec: TopicSpec, existing: int) -> ConfigError:
+    """The error for a topic that exists with another partition count than configured."""
+    fix = (
+        f"set {ENV_PREFIX}{spec.setting.upper()}={existing} to use it as it is, or"
+        if spec.setting
+        else "use it as it is, or"
+    )
+    return ConfigError(
+        f"topic {spec.name!r} exists with {existing} partitions but {spec.partitions} are "
+        f"configured: {fix} delete the topic to have it recreated (its messages are lost)"
+    )
+
+
+def ensure_topics(settings: Settings, specs: Sequence[TopicSpec] | None = None) -> list[str]:
+    """Create the topics that do not exist yet, wait until all of them serve; idempotent.
+
+    ``specs`` defaults to :func:`topic_specs`. A topic that exists with the same partition
+    count is kept as it is; with another count it is a ConfigError, because moving a card to
+    another partition would split its per-card state. Returns the names it created.
+    """
+    specs = list(specs) if specs is not None else list(topic_specs(settings))
+    bootstrap = settings.kafka_bootstrap_servers
+    timeout = settings.kafka_timeout_seconds
+    admin = _client(settings)
+    existing = {
+        name: len(meta.partitions)
+        for name, meta in _metadata(admin, bootstrap, timeout).topics.items()
+    }
+    for spec in specs:
+        if spec.name in existing and existing[spec.name] != spec.partitions:
+            raise _mismatch(spec, existing[spec.name])
+    missing = [spec for spec in specs if spec.name not in existing]
+    created: list[str] = []
+    if missing:
+        futures = admin.create_topics(
+            [NewTopic(s.name, s.partitions, s.replication_factor) for s in missing],
+            request_timeout=timeout,
+            operation_timeout=timeout,
+        )
+        for name, future in futures.items():
+            try:
+                future.result()
+            except KafkaException as exc:
+                if error_code(exc) == KafkaError.TOPIC_ALREADY_EXISTS:
+                    continue  # another process created it between our two calls
+                raise broker_error(f"create topic {name!r}", exc, bootstrap) from exc
+            created.append(name)
+    wait_for_topics(bootstrap, [s.name for s in specs], timeout)
+    return created
+
+
+def _not_ready(metadata: ClusterMetadata, topics: Sequence[str], bootstrap: str) -> str:
+    """Why the topics cannot serve yet, or "" when every partition has a leader."""
+    problems: list[str] = []
+    for name in topics:
+        topic = metadata.topics.get(name)
+        if topic is None:
+            problems.append(f"{name!r} does not exist")
+        elif topic.error is not None:
+            problems.append(f"{name!r}: {describe(topic.error, bootstrap)}")
+        else:
+            waiting = sorted(
+                p.id for p in topic.partitions.values() if p.leader < 0 or p.error is not None
+            )
+            if waiting or not topic.partitions:
+                problems.append(f"{name!r} partitions without a leader: {waiting or 'all'}")
+    return "; ".join(problems)
+
+
+def wait_for_topics(bootstrap: str, topics: Iterable[str], timeout: float) -> None:
+    """Block until every partition of ``topics`` has a leader; BrokerError after ``timeout``.
+
+    A broker that has just started, or a topic just created, answers metadata requests before
+    it can take writes; producing then fails with NOT_LEADER_FOR_PARTITION.
+    """
+    wanted = list(topics)
+    admin = AdminClient({"bootstrap.servers": bootstrap, **_QUIET}, logger=librdkafka_log)
+    deadline = time.monotonic() + timeout
+    problem = "no answer"
+    while True:
+        left = deadline - time.monotonic()
+        try:
+            metadata = admin.list_topics(timeout=max(_POLL_SECONDS, min(left, 2.0)))
+        except KafkaException as exc:
+            problem = describe(exc.args[0], bootstrap)
+        else:
+            problem = _not_ready(metadata, wanted, bootstrap)
+            if not problem:
+                return
+        if time.monotonic() >= deadline:
+            raise BrokerError(f"topics not ready after {timeout:.0f} s at {bootstrap}: {problem}")
+        time.sleep(_POLL_SECONDS)
+
+
+def cluster_id(bootstrap: str, timeout: float = 1.0) -> str | None:
+    """The id of the cluster answering at ``bootstrap``, or None if nothing answers; never raises.
+
+    A metadata request is the cheapest call a broker answers only once it serves clients.
+    """
+    try:
+        admin = AdminClient({"bootstrap.servers": bootstrap, **_QUIET}, logger=librdkafka_log)
+        metadata = admin.list_topics(timeout=timeout)
+    except Exception:  # a probe reports "not ready"; the caller owns the timeout and the error
+        return None
+    return str(metadata.cluster_id) if metadata.brokers else None
+
+
+def list_topics(settings: Settings, *, internal: bool = False) -> list[TopicInfo]:
+    """Every topic with its partition and message counts, sorted by name."""
+    bootstrap = settings.kafka_bootstrap_servers
+    timeout = settings.kafka_timeout_seconds
+    admin = _client(settings)
+    metadata = _metadata(admin, bootstrap, timeout)
+    names = sorted(n for n in metadata.topics if internal or not n.startswith("__"))
+    partitions = [TopicPartition(n, p) for n in names for p in metadata.topics[n].partitions]
+    counts = dict.fromkeys(names, 0)
+    if partitions:
+        latest, earliest = OffsetSpec.latest(), OffsetSpec.earliest()  # type: ignore[no-untyped-call]
+        ends = _offsets(admin, partitions, latest, bootstrap, timeout)
+        starts = _offsets(admin, partitions, earliest, bootstrap, timeout)
+        for key, end in ends.items():
+            counts[key[0]] += end - starts.get(key, 0)
+    return [TopicInfo(n, len(metadata.topics[n].partitions), counts[n]) for n in names]
+
+
+def _offsets(
+    admin: AdminClient,
+    partitions: list[TopicPartition],
+    spec: OffsetSpec,
+    bootstrap: str,
+    timeout: float,
+) -> dict[tuple[str, int], int]:
+    futures = admin.list_offsets(dict.fromkeys(partitions, spec), request_timeout=timeout)
+    return {
+        (tp.topic, tp.partition): _result(future, f"read offsets of {tp.topic}", bootstrap).offset
+        for tp, future in futures.items()
+    }
+
+
+def committed_offsets(settings: Settings, group_id: str) -> dict[tuple[str, int], int]:
+    """The offsets group ``group_id`` has committed, by (topic, partition); {} for a new group.
+
+    An offset is the next message the group will read, as Kafka counts it.
+    """
+    bootstrap = settings.kafka_bootstrap_servers
+    admin = _client(settings)
+    futures = admin.list_consumer_group_offsets(
+        [ConsumerGroupTopicPartitions(group_id)], request_timeout=settings.kafka_timeout_seconds
+    )
+    result = _result(futures[group_id], f"read the offsets of group {group_id!r}", bootstrap)
+    return {(tp.topic, tp.partition): tp.offset for tp in result.topic_partitions if tp.offset >= 0}

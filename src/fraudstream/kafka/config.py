@@ -1,0 +1,80 @@
+"""librdkafka configuration of every client fraudstream creates, built from the settings.
+
+Pure functions, so the defaults are read (and unit-tested) in one place. The producer defaults
+favour throughput without giving up safety: ``acks=all`` with idempotence (no loss, no
+duplicate on retry), lz4 (cheap on CPU, about 3x on Sparkov JSON), a 20 ms linger and 1 MB
+batches. Consumers do not auto-commit unless asked: a transaction is acknowledged only after
+its verdict is stored, so committing is the caller's decision. Keys are hashed with murmur2
+like the Java and aiokafka clients (librdkafka's own default, CRC32, would send a card to
+another partition than a Faust or Java producer does).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final, Literal
+
+from fraudstream.config import Settings
+from fraudstream.kafka.types import ConfigValue
+
+CLIENT_ID: Final = "fraudstream"
+
+PRODUCER_DEFAULTS: Final[Mapping[str, ConfigValue]] = {
+    "acks": "all",
+    "enable.idempotence": True,
+    "compression.type": "lz4",
+    "partitioner": "murmur2_random",
+    "linger.ms": 20,
+    "batch.size": 1_000_000,
+    "queue.buffering.max.messages": 500_000,
+}
+
+OffsetReset = Literal["earliest", "latest"]
+
+
+def _millis(seconds: float) -> int:
+    return max(1, int(seconds * 1000))
+
+
+def common_config(settings: Settings) -> dict[str, ConfigValue]:
+    """What every client shares: where the brokers are and how long to wait for them."""
+    return {
+        "bootstrap.servers": settings.kafka_bootstrap_servers,
+        "client.id": CLIENT_ID,
+        "socket.timeout.ms": _millis(settings.kafka_timeout_seconds),
+    }
+
+
+def producer_config(
+    settings: Settings, overrides: Mapping[str, ConfigValue] | None = None
+) -> dict[str, ConfigValue]:
+    """The producer's configuration; ``overrides`` win over every default."""
+    return {
+        **common_config(settings),
+        **PRODUCER_DEFAULTS,
+        "message.timeout.ms": _millis(settings.kafka_delivery_timeout_seconds),
+        **(overrides or {}),
+    }
+
+
+def consumer_config(
+    settings: Settings,
+    group_id: str,
+    *,
+    auto_offset_reset: OffsetReset = "earliest",
+    auto_commit: bool = False,
+    overrides: Mapping[str, ConfigValue] | None = None,
+) -> dict[str, ConfigValue]:
+    """A consumer of an explicit group; it commits only when told to, unless ``auto_commit``."""
+    return {
+        **common_config(settings),
+        "group.id": group_id,
+        "auto.offset.reset": auto_offset_reset,
+        "enable.auto.commit": auto_commit,
+        **(overrides or {}),
+    }
+
+
+def admin_config(settings: Settings) -> dict[str, ConfigValue]:
+    """The admin client's configuration."""
+    return common_config(settings)

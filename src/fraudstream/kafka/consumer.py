@@ -1,0 +1,119 @@
+"""The consumer every fraudstream component uses to read from Kafka (outside Faust).
+
+Wraps confluent-kafka's consumer once: an explicit group id and offset reset (nothing is left to
+a library default), no auto-commit unless asked, errors turned into
+:class:`~fraudstream.errors.BrokerError`, and messages handed through uncopied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+
+from confluent_kafka import Consumer as _ConfluentConsumer
+from confluent_kafka import KafkaError, KafkaException
+
+from fraudstream.config import Settings
+from fraudstream.errors import BrokerError
+from fraudstream.kafka.config import OffsetReset, consumer_config
+from fraudstream.kafka.errors import (
+    ClientErrors,
+    broker_error,
+    describe,
+    error_code,
+    librdkafka_log,
+)
+from fraudstream.kafka.types import ConfigValue, Message
+
+
+class Consumer:
+    """A member of consumer group ``group_id``; close it (or use ``with``) to leave the group."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        group_id: str,
+        *,
+        auto_offset_reset: OffsetReset = "earliest",
+        auto_commit: bool = False,
+        overrides: Mapping[str, ConfigValue] | None = None,
+    ) -> None:
+        self.bootstrap = settings.kafka_bootstrap_servers
+        self.group_id = group_id
+        config = consumer_config(
+            settings,
+            group_id,
+            auto_offset_reset=auto_offset_reset,
+            auto_commit=auto_commit,
+            overrides=overrides,
+        )
+        self._errors = ClientErrors(f"consumer {group_id}", self.bootstrap)
+        self._closed = False
+        try:
+            self._client = _ConfluentConsumer(
+                {**config, "error_cb": self._errors, "logger": librdkafka_log}
+            )
+        except KafkaException as exc:
+            raise broker_error("create a Kafka consumer", exc, self.bootstrap) from exc
+
+    def subscribe(self, topics: Sequence[str]) -> None:
+        """Join the group for these topics; partitions arrive with the first :meth:`consume`."""
+        try:
+            self._client.subscribe(list(topics))
+        except KafkaException as exc:
+            raise broker_error(f"subscribe to {', '.join(topics)}", exc, self.bootstrap) from exc
+
+    def consume(self, max_messages: int = 1000, timeout: float = 1.0) -> list[Message]:
+        """Up to ``max_messages`` messages, waiting at most ``timeout`` seconds for the first.
+
+        An error carried by a message (an unknown topic, a fatal consumer error) raises
+        BrokerError; the end-of-partition notice, if enabled, is dropped.
+        """
+        try:
+            messages: list[Message] = self._client.consume(max_messages, timeout)
+        except KafkaException as exc:
+            raise broker_error("consume", exc, self.bootstrap) from exc
+        if not any(m.error() for m in messages):
+            return messages
+        good: list[Message] = []
+        for message in messages:
+            error = message.error()
+            if error is None:
+                good.append(message)
+            elif error.code() != KafkaError._PARTITION_EOF:
+                where = f"{message.topic()}[{message.partition()}]"
+                raise BrokerError(f"cannot consume {where}: {describe(error, self.bootstrap)}")
+        return good
+
+    def commit(self, message: Message | None = None) -> None:
+        """Commit synchronously: up to and including ``message``, or every consumed position.
+
+        Nothing consumed yet is not an error: there is nothing to commit.
+        """
+        try:
+            if message is None:
+                self._client.commit(asynchronous=False)
+            else:
+                self._client.commit(message=message, asynchronous=False)
+        except KafkaException as exc:
+            if error_code(exc) == KafkaError._NO_OFFSET:
+                return
+            action = f"commit offsets of group {self.group_id}"
+            raise broker_error(action, exc, self.bootstrap) from exc
+
+    def close(self) -> None:
+        """Leave the group (its partitions move to the other members at once); idempotent."""
+        if not self._closed:
+            self._closed = True
+            self._client.close()
+
+    def __enter__(self) -> Consumer:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

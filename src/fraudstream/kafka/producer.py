@@ -1,0 +1,142 @@
+"""The producer every fraudstream component uses to write to Kafka.
+
+Wraps confluent-kafka's producer once, Quix-style: safe defaults (see :mod:`.config`), a
+delivery callback that counts what was stored and keeps the first failure, and a :meth:`flush`
+that raises :class:`~fraudstream.errors.BrokerError` when anything was lost, so no caller can
+forget to check. As a context manager it flushes on the way out.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+
+from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka import Producer as _ConfluentProducer
+
+from fraudstream.config import Settings
+from fraudstream.errors import BrokerError
+from fraudstream.kafka.config import producer_config
+from fraudstream.kafka.errors import ClientErrors, broker_error, describe, hint, librdkafka_log
+from fraudstream.kafka.types import ConfigValue
+
+log = logging.getLogger(__name__)
+
+_FULL_QUEUE_WAIT = 0.05
+_FLUSH_MARGIN = 5.0
+
+
+class Producer:
+    """A Kafka producer with delivery accounting; one per process is plenty (it is thread-safe).
+
+    ``delivered`` and ``failed`` count delivery reports served so far; they grow when
+    :meth:`poll` or :meth:`flush` runs (and :meth:`produce` polls without waiting).
+    """
+
+    def __init__(
+        self, settings: Settings, *, overrides: Mapping[str, ConfigValue] | None = None
+    ) -> None:
+        self.bootstrap = settings.kafka_bootstrap_servers
+        self.delivered = 0
+        self.failed = 0
+        self.first_error: str | None = None
+        config = producer_config(settings, overrides)
+        self._flush_timeout = int(config["message.timeout.ms"]) / 1000 + _FLUSH_MARGIN
+        self._errors = ClientErrors("producer", self.bootstrap)
+        try:
+            self._client = _ConfluentProducer(
+                {
+                    **config,
+                    "error_cb": self._errors,
+                    "logger": librdkafka_log,
+                    "on_delivery": self._on_delivery,
+                }
+            )
+        except KafkaException as exc:
+            raise broker_error("create a Kafka producer", exc, self.bootstrap) from exc
+
+    def _on_delivery(self, error: KafkaError | None, message: object) -> None:
+        if error is None:
+            self.delivered += 1
+            return
+        self.failed += 1
+        if self.first_error is None:
+            topic = getattr(message, "topic", lambda: "?")()
+            self.first_error = f"{topic}: {describe(error, self.bootstrap)}"
+
+    def produce(
+        self,
+        topic: str,
+        value: bytes | None,
+        key: bytes | str | None = None,
+        *,
+        partition: int | None = None,
+        headers: Sequence[tuple[str, bytes]] | None = None,
+    ) -> None:
+        """Queue one message; when the local queue is full, wait for room instead of failing.
+
+        Without ``partition`` the key chooses it with murmur2, as Java and aiokafka (Faust)
+        producers do, so a card lands on the same partition whoever writes it.
+        """
+        where = -1 if partition is None else partition  # -1: let the partitioner choose
+        listed: list[tuple[str, str | bytes | None]] | None = list(headers) if headers else None
+        while True:
+            try:
+                self._client.produce(topic, value, key, where, headers=listed)
+            except BufferError:
+                self._client.poll(_FULL_QUEUE_WAIT)
+                continue
+            except KafkaException as exc:
+                raise broker_error(f"produce to {topic}", exc, self.bootstrap) from exc
+            break
+        self._client.poll(0)
+
+    def poll(self, timeout: float = 0) -> None:
+        """Serve delivery reports (counts them); long-running producers call it now and then."""
+        self._client.poll(timeout)
+
+    def __len__(self) -> int:
+        """Messages queued but not yet acknowledged by the broker."""
+        return len(self._client)
+
+    def flush(self, timeout: float | None = None) -> None:
+        """Wait until every queued message is stored; raise BrokerError if any was not.
+
+        The default waits a little longer than the delivery timeout, so a message that cannot
+        be stored fails with its own reason rather than with "still queued". Failures are
+        sticky: once a message is lost, every later flush of this producer raises too.
+        """
+        wait = self._flush_timeout if timeout is None else timeout
+        remaining = self._client.flush(wait)
+        if self._errors.fatal is not None:
+            raise BrokerError(
+                f"the Kafka producer stopped: {describe(self._errors.fatal, self.bootstrap)}"
+            )
+        if self.failed:
+            raise BrokerError(
+                f"{self.failed} of {self.failed + self.delivered} messages were not delivered; "
+                f"first failure: {self.first_error}"
+            )
+        if remaining:
+            raise BrokerError(
+                f"{remaining} messages were still not delivered after {wait:.0f} s; "
+                + hint(KafkaError._MSG_TIMED_OUT, self.bootstrap)
+            )
+
+    def __enter__(self) -> Producer:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc is None:
+            self.flush()
+            return
+        try:
+            self.flush()
+        except BrokerError as flush_error:
+            log.warning("while handling %r, the producer could not flush: %s", exc, flush_error)
