@@ -8,11 +8,10 @@ from typing import Any
 import pandas as pd
 import pytest
 from hypothesis import given
-from hypothesis import strategies as st
 
+from fixtures.records import GOOD, transactions
 from fraudstream.errors import InvalidTransaction
 from fraudstream.schema import (
-    CATEGORIES,
     FEED_COLUMNS,
     KAGGLE_COLUMNS,
     Transaction,
@@ -23,31 +22,6 @@ from fraudstream.schema import (
 )
 
 pytestmark = pytest.mark.unit
-
-GOOD: dict[str, Any] = {
-    "trans_date_trans_time": "2019-01-01 00:00:18",
-    "cc_num": 2703186189652095,
-    "merchant": "fraud_Rippin, Kub and Mann",
-    "category": "misc_net",
-    "amt": 4.97,
-    "first": "Jennifer",
-    "last": "Banks",
-    "gender": "F",
-    "street": "561 Perry Cove",
-    "city": "Moravian Falls",
-    "state": "NC",
-    "zip": 28654,
-    "lat": 36.0788,
-    "long": -81.1781,
-    "city_pop": 3495,
-    "job": "Psychologist, counselling",
-    "dob": "1988-03-09",
-    "trans_num": "0b242abb623afc578575680df30655b9",
-    "unix_time": 1325376018,
-    "merch_lat": 36.011293,
-    "merch_long": -82.048315,
-    "is_fraud": 0,
-}
 
 
 def test_good_row_round_trips_to_the_same_record() -> None:
@@ -138,8 +112,16 @@ def test_frame_checks_match_record_checks() -> None:
     reasons = check_frame(pd.DataFrame(rows, columns=list(KAGGLE_COLUMNS)))
     assert reasons.iloc[0] == ""
     fields = [r.split(":")[0] for r in reasons.iloc[1:]]
-    assert fields == ["amt", "lat", "dob", "cc_num", "trans_date_trans_time", "gender",
-                      "trans_num", "is_fraud"]
+    assert fields == [
+        "amt",
+        "lat",
+        "dob",
+        "cc_num",
+        "trans_date_trans_time",
+        "gender",
+        "trans_num",
+        "is_fraud",
+    ]
     for row, reason in zip(rows[1:], reasons.iloc[1:], strict=True):
         with pytest.raises(InvalidTransaction) as info:
             parse_transaction(row)
@@ -150,38 +132,6 @@ def test_index_column_is_dropped() -> None:
     frame = pd.DataFrame([GOOD]).reset_index(names="Unnamed: 0")
     assert list(normalise_columns(frame).columns) == list(KAGGLE_COLUMNS)
     assert list(normalise_columns(pd.DataFrame([GOOD])).columns) == list(KAGGLE_COLUMNS)
-
-
-_printable = st.text(st.characters(min_codepoint=32, max_codepoint=126), min_size=1, max_size=20)
-
-transactions = st.fixed_dictionaries(
-    {
-        "trans_date_trans_time": st.datetimes(
-            datetime(2000, 1, 1), datetime(2030, 12, 31)
-        ).map(lambda d: d.replace(microsecond=0).strftime("%Y-%m-%d %H:%M:%S")),
-        "cc_num": st.integers(10**10, 2**63 - 1),
-        "merchant": _printable.filter(str.strip).map(str.strip),
-        "category": st.sampled_from(CATEGORIES),
-        "amt": st.floats(0, 30_000, allow_nan=False).map(lambda a: round(a, 2)),
-        "first": _printable.map(str.strip),
-        "last": _printable.map(str.strip),
-        "gender": st.sampled_from(["F", "M"]),
-        "street": _printable.map(str.strip),
-        "city": _printable.map(str.strip),
-        "state": st.sampled_from(["NC", "WA", "TX", "NY"]),
-        "zip": st.integers(0, 99999),
-        "lat": st.floats(-90, 90, allow_nan=False),
-        "long": st.floats(-180, 180, allow_nan=False),
-        "city_pop": st.integers(0, 3_000_000),
-        "job": _printable.map(str.strip),
-        "dob": st.dates(date(1920, 1, 1), date(2010, 1, 1)).map(str),
-        "trans_num": st.text("0123456789abcdef", min_size=32, max_size=32),
-        "unix_time": st.integers(1_300_000_000, 1_700_000_000),
-        "merch_lat": st.floats(-90, 90, allow_nan=False),
-        "merch_long": st.floats(-180, 180, allow_nan=False),
-        "is_fraud": st.sampled_from([0, 1]),
-    }
-)
 
 
 @given(transactions)

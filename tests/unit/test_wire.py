@@ -1,0 +1,92 @@
+"""The fast decoder accepts and refuses exactly what the schema does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from fixtures.records import GOOD, transactions
+from fraudstream.schema import Transaction
+from fraudstream.wire import BatchDecoder, InvalidBatch, NotJson, struct_for
+
+pytestmark = pytest.mark.unit
+
+decoder = BatchDecoder(Transaction)
+
+
+def fields(item: Any) -> dict[str, Any]:
+    return {name: getattr(item, name) for name in Transaction.model_fields}
+
+
+@given(st.lists(transactions, min_size=1, max_size=5))
+def test_valid_batches_decode_to_the_schema_values(records: list[dict[str, Any]]) -> None:
+    fast = decoder.decode(orjson.dumps(records))
+    exact = [Transaction.model_validate(r) for r in records]
+    assert [fields(f) for f in fast] == [fields(e) for e in exact]
+
+
+MUTATIONS: list[tuple[str, Any]] = [
+    ("amt", -1),
+    ("lat", 90.5),
+    ("merch_long", 181),
+    ("zip", 100000),
+    ("state", "NCX"),
+    ("gender", "f"),
+    ("cc_num", 1234567),
+    ("cc_num", 2**63),
+    ("merchant", ""),
+    ("trans_num", "  "),
+    ("dob", "1988-13-01"),
+    ("trans_date_trans_time", "2019-01-01 25:00:00"),
+    ("trans_date_trans_time", "2019-01-01T00:00:18+02:00"),
+    ("is_fraud", 2),
+    ("city_pop", -3),
+]
+
+
+@pytest.mark.parametrize(("field", "value"), MUTATIONS)
+def test_each_rule_refuses_on_both_paths(field: str, value: Any) -> None:
+    bad = {**GOOD, field: value}
+    with pytest.raises(InvalidBatch) as info:
+        decoder.decode(orjson.dumps([GOOD, bad]))
+    [error] = info.value.errors
+    assert error.index == 1
+    assert [p.field for p in error.problems] == [field]
+    with pytest.raises(ValueError, match=field):
+        Transaction.model_validate(bad)
+
+
+def test_foreign_forms_take_the_slow_path_and_are_accepted() -> None:
+    [item] = decoder.decode(orjson.dumps([{**GOOD, "cc_num": str(GOOD["cc_num"])}]))
+    assert item.cc_num == GOOD["cc_num"]
+
+
+def test_every_bad_item_is_listed_with_its_index() -> None:
+    body = orjson.dumps([{**GOOD, "amt": -1}, GOOD, {**GOOD, "lat": 100, "dob": "x"}])
+    with pytest.raises(InvalidBatch) as info:
+        decoder.decode(body)
+    found = {(e.index, p.field) for e in info.value.errors for p in e.problems}
+    assert found == {(0, "amt"), (2, "lat"), (2, "dob")}
+
+
+def test_not_json_and_not_an_array_are_told_apart() -> None:
+    with pytest.raises(NotJson):
+        decoder.decode(b'[{"amt": ')
+    with pytest.raises(InvalidBatch, match="JSON array"):
+        decoder.decode(b'{"amt": 1}')
+
+
+def test_python_validators_cannot_hide_from_the_fast_path() -> None:
+    from typing import Annotated
+
+    from pydantic import AfterValidator, BaseModel
+
+    class Sneaky(BaseModel):
+        value: Annotated[int, AfterValidator(lambda v: v)]
+
+    with pytest.raises(TypeError, match="cannot be mirrored"):
+        struct_for(Sneaky)
