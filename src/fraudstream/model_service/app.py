@@ -1,0 +1,121 @@
+"""The app factory: wires settings, the model source, the watcher and the routes.
+
+Nothing here scores; it only decides what runs. The lifespan loads the champion before the
+first request when it can, and otherwise starts anyway (``/readyz`` says 503 until a model
+arrives), so a replica never crash-loops on a registry that is briefly away.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.utils import get_openapi
+
+from fraudstream.config import Settings
+from fraudstream.model_service import api, problems
+from fraudstream.model_service.live import LiveModels, ModelSource
+from fraudstream.model_service.schemas import PredictItem
+from fraudstream.model_service.shadow import ShadowScore, ShadowScorer, ShadowStore
+from fraudstream.model_service.watcher import AliasWatcher
+
+log = logging.getLogger(__name__)
+
+
+def create_app(
+    settings: Settings,
+    source: ModelSource | None = None,
+    shadow_store: ShadowStore | None = None,
+) -> FastAPI:
+    """The FastAPI app. ``source`` defaults to the MLflow registry of the settings and
+    ``shadow_store`` to PostgreSQL; tests may pass their own real implementations."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        model_source = source or _registry_source(settings)
+        live = LiveModels()
+        watcher = AliasWatcher(settings, model_source, live)
+        app.state.live = live
+        async with contextlib.AsyncExitStack() as stack:
+            store = shadow_store or await stack.enter_async_context(_postgres_store(settings))
+            shadow = ShadowScorer(live, store)
+            app.state.shadow = shadow
+            await watcher.sync()
+            if live.champion is None:
+                log.warning("no champion loaded yet; /readyz answers 503 until one is")
+            tasks = [watcher.start(), asyncio.create_task(shadow.run(), name="shadow")]
+            try:
+                yield
+            finally:
+                try:
+                    async with asyncio.timeout(5):
+                        await shadow.drain()
+                except TimeoutError:
+                    log.warning("shadow scores still queued at shutdown were dropped")
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+
+    app = FastAPI(
+        title="fraudstream model service",
+        version="1",
+        summary="Scores card transactions with the champion model of the registry.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.shadow = None
+    app.state.live = LiveModels()
+    problems.install(app)
+    app.include_router(api.scoring)
+    app.include_router(api.router)
+    if settings.service_cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.service_cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type", "X-API-Key"],
+        )
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's schema, plus the request item model the scoring routes read by hand."""
+    if app.openapi_schema is None:
+        schema = get_openapi(
+            title=app.title, version=app.version, summary=app.summary, routes=app.routes
+        )
+        item = PredictItem.model_json_schema(ref_template="#/components/schemas/{model}")
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.update(item.pop("$defs", {}))
+        components["PredictItem"] = item
+        app.openapi_schema = schema
+    return app.openapi_schema
+
+
+def _registry_source(settings: Settings) -> ModelSource:
+    from fraudstream.registry import RegistrySource
+
+    return RegistrySource(settings)
+
+
+@contextlib.asynccontextmanager
+async def _postgres_store(settings: Settings) -> AsyncIterator[ShadowStore]:
+    """Shadow scores go to PostgreSQL; the pool opens lazily so a down database only costs
+    the shadow scores (counted), never the answers."""
+    from fraudstream.storage.repository import Repository
+
+    repo = Repository(settings)
+    try:
+
+        async def store(rows: Sequence[ShadowScore]) -> object:
+            return await repo.store_shadow_scores(rows)
+
+        yield store
+    finally:
+        await repo.close()
