@@ -1,0 +1,1 @@
+"""Drift between a reference distribution and recent traffic (PSI, KS)."""
