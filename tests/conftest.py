@@ -13,6 +13,7 @@ import pytest
 
 pytest_plugins: list[str] = [
     "fixtures.frames",
+    "fixtures.postgres",
 ]
 
 # Variables the fixtures themselves read; everything else with the prefix is cleared per test.

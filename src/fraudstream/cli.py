@@ -29,8 +29,9 @@ def _register() -> None:
     from fraudstream.kafka import cli as kafka_cli
     from fraudstream.local import cli as local_cli
     from fraudstream.simulator import cli as simulator_cli
+    from fraudstream.storage import cli as storage_cli
 
-    for module in (local_cli, simulator_cli, kafka_cli):
+    for module in (local_cli, simulator_cli, kafka_cli, storage_cli):
         module.register(app)
 
 

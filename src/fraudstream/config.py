@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Final, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, ValidationError
@@ -20,6 +20,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from fraudstream.errors import ConfigError
 
 ENV_PREFIX = "FRAUD_"
+LOCAL_DATABASE: Final = "fraudstream"
+"""Database and owner role that the local server creates on its first start."""
+LOCAL_READER_ROLE: Final = "fraudstream_reader"
+"""Read-only role of the local server (SELECT on every table), for the dashboard."""
+
+
+def local_database_url(port: int, *, role: str = LOCAL_DATABASE) -> str:
+    """Where the local server of ``fraudstream up`` answers (loopback, no password: trust)."""
+    return f"postgresql://{role}@127.0.0.1:{port}/{LOCAL_DATABASE}"
 
 
 def mask_url(url: str) -> str:
@@ -74,11 +83,24 @@ class Settings(BaseSettings):
     )
 
     # -- PostgreSQL -----------------------------------------------------------------------------
-    database_url: SecretStr = SecretStr("postgresql://fraudstream@127.0.0.1:5432/fraudstream")
+    postgres_port: int = Field(
+        default=5432, ge=1, le=65535, description="Port of the local server of `fraudstream up`."
+    )
+    postgres_os_user: str = Field(
+        default="fraudstream",
+        description="System user that runs the local server when started as root.",
+    )
+    database_url: SecretStr = Field(
+        default_factory=lambda data: SecretStr(local_database_url(data["postgres_port"])),
+        description="Set it to use any external PostgreSQL; unset, the local server is used.",
+    )
     database_readonly_url: SecretStr | None = Field(
         default=None, description="Dashboard connection; a read-only role. Defaults to ours."
     )
     database_pool_size: int = Field(default=4, ge=1)
+    database_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Connect and statement timeout of the repository."
+    )
 
     # -- MLflow and S3 --------------------------------------------------------------------------
     mlflow_tracking_uri: str | None = Field(
@@ -167,6 +189,20 @@ class Settings(BaseSettings):
     def safe_database_url(self) -> str:
         """The database URL with its password hidden, for logs and status lines."""
         return mask_url(self.database_url.get_secret_value())
+
+    @property
+    def database_is_local(self) -> bool:
+        """True unless FRAUD_DATABASE_URL names a server: then the stack launches none."""
+        return "database_url" not in self.model_fields_set
+
+    @cached_property
+    def reader_database_url(self) -> SecretStr:
+        """The dashboard's connection: the read-only role of the local server unless set."""
+        if self.database_readonly_url is not None:
+            return self.database_readonly_url
+        if self.database_is_local:
+            return SecretStr(local_database_url(self.postgres_port, role=LOCAL_READER_ROLE))
+        return self.database_url
 
 
 def load_settings(**overrides: object) -> Settings:

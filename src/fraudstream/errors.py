@@ -13,6 +13,8 @@ foreign exception type leaks inward and every message says what the operator sho
     ├── InfrastructureError         a server the system needs did not answer
     │   ├── BrokerError             Kafka
     │   ├── StorageError            PostgreSQL
+    │   │   ├── DatabaseUnavailable   down, unreachable or restarting: retry later
+    │   │   └── RowsRefused           the server refused the rows: a retry cannot succeed
     │   ├── RegistryError           MLflow tracking / registry
     │   └── ModelServiceError       the model service (HTTP)
     ├── ModelError                  a model cannot be used
@@ -78,6 +80,15 @@ class BrokerError(InfrastructureError):
 
 class StorageError(InfrastructureError):
     """PostgreSQL did not answer, or refused an operation."""
+
+
+class DatabaseUnavailable(StorageError):
+    """PostgreSQL cannot be reached or is restarting; the same call may succeed later."""
+
+
+class RowsRefused(StorageError):
+    """PostgreSQL refused the rows themselves (a constraint, a value out of range): retrying the
+    same rows cannot succeed, so a caller sets them aside instead of retrying forever."""
 
 
 class RegistryError(InfrastructureError):

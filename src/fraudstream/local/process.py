@@ -40,6 +40,8 @@ class ProcessSpec:
     """Run as this user (PostgreSQL refuses root); None keeps the current user."""
     ready_timeout: float = 60.0
     stop_timeout: float = 15.0
+    stop_signal: signal.Signals = signal.SIGTERM
+    """The signal of a clean stop (PostgreSQL: SIGINT; its SIGTERM waits for every client)."""
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -127,13 +129,13 @@ class ManagedProcess:
         )
 
     def stop(self, timeout: float | None = None) -> int | None:
-        """SIGTERM, then SIGKILL after the timeout; returns the exit code."""
+        """The spec's stop signal, then SIGKILL after the timeout; returns the exit code."""
         proc = self._proc
         if proc is None:
             return None
         if proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
+                os.killpg(proc.pid, self.spec.stop_signal)
             try:
                 proc.wait(timeout or self.spec.stop_timeout)
             except subprocess.TimeoutExpired:

@@ -1,0 +1,196 @@
+"""The rows the repository writes and reads, built on :mod:`fraudstream.schema`.
+
+Two kinds. The rows of the hot path (a verdict, a label, a shadow score: one per transaction)
+are slotted dataclasses: their values already passed :class:`~fraudstream.schema.Transaction`
+and :class:`~fraudstream.schema.Verdict` validation, and a second pydantic pass would cost more
+than the database write. The rare rows that computations produce (a challenger decision, a drift
+report, a metrics sample, a dead letter) are pydantic models, so a bug upstream fails where it is
+made instead of as a constraint violation later.
+
+Times: ``trans_date_trans_time`` stays Sparkov's naive wall-clock time; every time the system
+measures itself (produced, scored, labelled, run) must carry a time zone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from operator import attrgetter
+from typing import Any, Final, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, NaiveDatetime, TypeAdapter
+
+from fraudstream.errors import DataError
+from fraudstream.schema import FEED_COLUMNS, Reason, Transaction, Verdict
+
+VERDICT_COLUMNS: Final = (
+    "score",
+    "is_fraud_pred",
+    "threshold",
+    "model_name",
+    "model_version",
+    "reasons",
+    "produced_at",
+    "scored_at",
+)
+SCORED_COLUMNS: Final = (*FEED_COLUMNS, *VERDICT_COLUMNS)
+"""The columns the repository writes to ``scored_transactions``, in record order."""
+
+_feed_values = attrgetter(*FEED_COLUMNS)
+_reasons_json = TypeAdapter(list[Reason])
+
+
+def _require_zone(name: str, value: datetime) -> None:
+    if value.tzinfo is None:
+        raise DataError(f"{name} must carry a time zone (it is compared across machines)")
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredTransaction:
+    """A transaction with its verdict, as the stream stores it once the service answered."""
+
+    transaction: Transaction
+    verdict: Verdict
+    produced_at: datetime
+    """When the transaction reached Kafka (the message timestamp)."""
+    scored_at: datetime
+    """When the model service answered."""
+
+    def __post_init__(self) -> None:
+        if self.transaction.trans_num != self.verdict.trans_num:
+            raise DataError(
+                f"verdict for {self.verdict.trans_num!r} paired with transaction "
+                f"{self.transaction.trans_num!r}"
+            )
+        _require_zone("produced_at", self.produced_at)
+        _require_zone("scored_at", self.scored_at)
+
+    def record(self) -> tuple[Any, ...]:
+        """The values in :data:`SCORED_COLUMNS` order, ready for COPY."""
+        verdict = self.verdict
+        return (
+            *_feed_values(self.transaction),
+            verdict.score,
+            verdict.is_fraud,
+            verdict.threshold,
+            verdict.model_name,
+            verdict.model_version,
+            _reasons_json.dump_json(verdict.reasons).decode(),
+            self.produced_at,
+            self.scored_at,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Label:
+    """The ground truth of one transaction, known days later (a chargeback, or its absence)."""
+
+    trans_num: str
+    is_fraud: Literal[0, 1]
+    labelled_at: datetime
+
+    def __post_init__(self) -> None:
+        _require_zone("labelled_at", self.labelled_at)
+
+
+@dataclass(frozen=True, slots=True)
+class ShadowScore:
+    """The score a model in shadow (the challenger) gave a transaction beside the champion."""
+
+    trans_num: str
+    model_name: str
+    model_version: str
+    score: float
+    scored_at: datetime
+
+    def __post_init__(self) -> None:
+        _require_zone("scored_at", self.scored_at)
+
+
+@dataclass(frozen=True, slots=True)
+class LabelledTransaction:
+    """A stored transaction whose label has arrived: what the challenger evaluates on.
+
+    ``transaction.is_fraud`` is the label; the other fields are the verdict given at the time.
+    """
+
+    transaction: Transaction
+    score: float
+    is_fraud_pred: Literal[0, 1]
+    model_name: str
+    model_version: str
+    scored_at: datetime
+    labelled_at: datetime
+
+
+class _Row(BaseModel):
+    model_config = ConfigDict(frozen=True, protected_namespaces=())
+
+
+class StreamMetrics(_Row):
+    """What one stream worker saw over one reporting interval."""
+
+    ts: AwareDatetime
+    worker: str = Field(min_length=1)
+    batch_size: int = Field(ge=0)
+    throughput: float = Field(ge=0, description="Transactions per second over the interval.")
+    lag: int = Field(ge=0, description="Messages behind the end of the topic.")
+    retries: int = Field(ge=0)
+    dlq_count: int = Field(ge=0)
+    latency_p50_ms: float | None = None
+    latency_p95_ms: float | None = None
+    latency_p99_ms: float | None = None
+
+
+class DeadLetter(_Row):
+    """A message the stream set aside, and why (mirrors the dead-letter topic)."""
+
+    failed_at: AwareDatetime
+    topic: str
+    partition: int = Field(ge=0)
+    offset: int = Field(ge=0)
+    reason: str
+    key: bytes | None = None
+    payload: bytes | None = None
+
+
+class MetricEstimate(_Row):
+    """A metric measured on a window, with its bootstrap confidence interval."""
+
+    value: float
+    ci_low: float
+    ci_high: float
+
+
+Action = Literal["promoted", "kept", "no_decision", "failed"]
+
+
+class ChallengerDecision(_Row):
+    """One run of the champion/challenger job, whatever it decided."""
+
+    model_name: str
+    metric: str
+    champion_version: str | None
+    challenger_version: str | None
+    champion: MetricEstimate | None = None
+    challenger: MetricEstimate | None = None
+    window_start: NaiveDatetime | None = None
+    window_end: NaiveDatetime | None = None
+    n_rows: int = Field(ge=0)
+    n_frauds: int = Field(ge=0)
+    action: Action
+    reason: str
+    drift: dict[str, Any] | None = None
+    run_at: AwareDatetime | None = Field(default=None, description="Defaults to the commit time.")
+
+
+class DriftReport(_Row):
+    """Drift between the training reference and a window of recent traffic."""
+
+    window_start: NaiveDatetime
+    window_end: NaiveDatetime
+    reference: str = Field(description="What the window was compared with (a run, a file).")
+    features: dict[str, Any] = Field(description="Per-feature results (PSI, KS, bins...).")
+    drifted: bool
+    summary: str
+    created_at: AwareDatetime | None = Field(default=None, description="Defaults to now.")

@@ -1,0 +1,429 @@
+"""The async repository: how the services write to PostgreSQL and read what they need back.
+
+One :class:`Repository` per process, over an asyncpg pool::
+
+    async with Repository.connect(settings) as repo:
+        stored = await repo.store_verdicts(rows)      # idempotent by trans_num
+
+Every write is idempotent, so the stream can replay a batch after a crash without duplicating
+anything: verdicts and shadow scores keep the first row per key, labels keep the latest, metrics
+and dead letters keep one row per worker and time or per Kafka message. Verdicts, the bulk of
+the traffic, take the fast path: a binary COPY into a session-local stage table, then one
+``INSERT ... SELECT ... ON CONFLICT DO NOTHING`` (never one INSERT per row).
+
+Several writes that must land together (verdicts and per-card state, say) share one
+transaction through :meth:`Repository.transaction`, which yields a :class:`Writer`.
+
+Errors of asyncpg and of the OS leave as :class:`~fraudstream.errors.StorageError` (see
+:mod:`fraudstream.storage.failures`): :class:`~fraudstream.errors.DatabaseUnavailable` when a
+retry may succeed, :class:`~fraudstream.errors.RowsRefused` when it cannot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Collection, Iterable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Final
+
+import orjson
+
+from fraudstream.config import Settings, mask_url
+from fraudstream.errors import DataError, StorageError
+from fraudstream.schema import FEED_COLUMNS, LABEL_COLUMN, Transaction
+from fraudstream.storage import queries
+from fraudstream.storage.failures import storage_error
+from fraudstream.storage.migrate import latest_version
+from fraudstream.storage.models import (
+    SCORED_COLUMNS,
+    ChallengerDecision,
+    DeadLetter,
+    DriftReport,
+    Label,
+    LabelledTransaction,
+    ScoredTransaction,
+    ShadowScore,
+    StreamMetrics,
+)
+
+if TYPE_CHECKING:
+    import asyncpg
+
+_SCORED_STAGE: Final = "_scored_stage"
+_COLUMNS: Final = ", ".join(SCORED_COLUMNS)
+
+_CREATE_STAGE: Final = (
+    f"CREATE TEMP TABLE {_SCORED_STAGE} (LIKE scored_transactions INCLUDING DEFAULTS)"
+    " ON COMMIT DELETE ROWS"
+)
+_INSERT_SCORED: Final = (  # built from constants, never from input
+    f"INSERT INTO scored_transactions ({_COLUMNS}) SELECT {_COLUMNS} FROM {_SCORED_STAGE}"  # noqa: S608
+    " ON CONFLICT (trans_num) DO NOTHING"
+)
+_UPSERT_LABELS: Final = """
+INSERT INTO labels (trans_num, is_fraud, labelled_at)
+SELECT * FROM unnest($1::text[], $2::smallint[], $3::timestamptz[])
+ON CONFLICT (trans_num) DO UPDATE
+    SET is_fraud = excluded.is_fraud, labelled_at = excluded.labelled_at, stored_at = now()
+    WHERE labels.labelled_at < excluded.labelled_at
+"""
+_INSERT_SHADOW: Final = """
+INSERT INTO shadow_scores (trans_num, model_name, model_version, score, scored_at)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::timestamptz[])
+ON CONFLICT (trans_num, model_version) DO NOTHING
+"""
+_INSERT_METRICS: Final = """
+INSERT INTO stream_metrics (ts, worker, batch_size, throughput, lag, retries, dlq_count,
+                            latency_p50_ms, latency_p95_ms, latency_p99_ms)
+SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::int[], $4::float8[], $5::bigint[],
+                     $6::int[], $7::int[], $8::float8[], $9::float8[], $10::float8[])
+ON CONFLICT (worker, ts) DO NOTHING
+"""
+_INSERT_DEAD: Final = """
+INSERT INTO dead_letters (failed_at, topic, kafka_partition, kafka_offset, reason, key, payload)
+SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::int[], $4::bigint[], $5::text[],
+                     $6::bytea[], $7::bytea[])
+ON CONFLICT (topic, kafka_partition, kafka_offset) DO NOTHING
+"""
+_INSERT_DECISION: Final = """
+INSERT INTO challenger_decisions (
+    run_at, model_name, metric, champion_version, challenger_version,
+    champion_metric, champion_ci_low, champion_ci_high,
+    challenger_metric, challenger_ci_low, challenger_ci_high,
+    window_start, window_end, n_rows, n_frauds, action, reason, drift)
+VALUES (coalesce($1, now()), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+        $17, $18)
+RETURNING id
+"""
+_INSERT_DRIFT: Final = """
+INSERT INTO drift_reports (created_at, window_start, window_end, reference, features, drifted,
+                           summary)
+VALUES (coalesce($1, now()), $2, $3, $4, $5, $6, $7)
+RETURNING id
+"""
+_LABELLED_WINDOW: Final = queries.labelled_window("$1", "$2")
+
+
+def _affected(status: str) -> int:
+    """Rows touched, from a command tag such as ``INSERT 0 42``."""
+    return int(status.rsplit(" ", 1)[-1])
+
+
+def _json(value: object) -> str | None:
+    """jsonb text; numpy numbers (from the statistics code) serialise as plain numbers."""
+    if value is None:
+        return None
+    return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY).decode()
+
+
+def _naive(name: str, value: datetime) -> datetime:
+    if value.tzinfo is not None:
+        raise DataError(f"{name} is a transaction time: pass a naive wall-clock datetime")
+    return value
+
+
+class Writer:
+    """The writes, on one connection inside one transaction (see :meth:`Repository.transaction`).
+
+    Each method returns how many rows it stored or changed; a replay returns 0.
+    """
+
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self._conn = connection
+        self._stage_used = False
+
+    async def store_verdicts(self, rows: Sequence[ScoredTransaction]) -> int:
+        """Store scored transactions; those whose trans_num is already stored are skipped."""
+        if not rows:
+            return 0
+        if self._stage_used:  # a second batch in the same transaction: commit has not emptied it
+            await self._conn.execute(f"TRUNCATE {_SCORED_STAGE}")
+        self._stage_used = True
+        await self._conn.copy_records_to_table(
+            _SCORED_STAGE, records=[row.record() for row in rows], columns=SCORED_COLUMNS
+        )
+        return _affected(await self._conn.execute(_INSERT_SCORED))
+
+    async def store_labels(self, labels: Iterable[Label]) -> int:
+        """Store labels; a later label of a transaction replaces an earlier one, not the reverse."""
+        latest: dict[str, Label] = {}
+        for label in labels:
+            known = latest.get(label.trans_num)
+            if known is None or known.labelled_at < label.labelled_at:
+                latest[label.trans_num] = label
+        if not latest:
+            return 0
+        rows = list(latest.values())
+        status = await self._conn.execute(
+            _UPSERT_LABELS,
+            [r.trans_num for r in rows],
+            [r.is_fraud for r in rows],
+            [r.labelled_at for r in rows],
+        )
+        return _affected(status)
+
+    async def store_shadow_scores(self, scores: Sequence[ShadowScore]) -> int:
+        """Store shadow scores; one per transaction and model version, the first one kept."""
+        if not scores:
+            return 0
+        status = await self._conn.execute(
+            _INSERT_SHADOW,
+            [s.trans_num for s in scores],
+            [s.model_name for s in scores],
+            [s.model_version for s in scores],
+            [s.score for s in scores],
+            [s.scored_at for s in scores],
+        )
+        return _affected(status)
+
+    async def record_stream_metrics(self, samples: Sequence[StreamMetrics]) -> int:
+        """Append metrics samples; one per worker and timestamp."""
+        if not samples:
+            return 0
+        status = await self._conn.execute(
+            _INSERT_METRICS,
+            [m.ts for m in samples],
+            [m.worker for m in samples],
+            [m.batch_size for m in samples],
+            [m.throughput for m in samples],
+            [m.lag for m in samples],
+            [m.retries for m in samples],
+            [m.dlq_count for m in samples],
+            [m.latency_p50_ms for m in samples],
+            [m.latency_p95_ms for m in samples],
+            [m.latency_p99_ms for m in samples],
+        )
+        return _affected(status)
+
+    async def record_dead_letters(self, letters: Sequence[DeadLetter]) -> int:
+        """Mirror dead letters; one row per Kafka message, so a replay adds none."""
+        if not letters:
+            return 0
+        status = await self._conn.execute(
+            _INSERT_DEAD,
+            [d.failed_at for d in letters],
+            [d.topic for d in letters],
+            [d.partition for d in letters],
+            [d.offset for d in letters],
+            [d.reason for d in letters],
+            [d.key for d in letters],
+            [d.payload for d in letters],
+        )
+        return _affected(status)
+
+    async def record_decision(self, decision: ChallengerDecision) -> int:
+        """Record a champion/challenger run; returns its id."""
+        champion, challenger = decision.champion, decision.challenger
+        row_id: int = await self._conn.fetchval(
+            _INSERT_DECISION,
+            decision.run_at,
+            decision.model_name,
+            decision.metric,
+            decision.champion_version,
+            decision.challenger_version,
+            champion.value if champion else None,
+            champion.ci_low if champion else None,
+            champion.ci_high if champion else None,
+            challenger.value if challenger else None,
+            challenger.ci_low if challenger else None,
+            challenger.ci_high if challenger else None,
+            decision.window_start,
+            decision.window_end,
+            decision.n_rows,
+            decision.n_frauds,
+            decision.action,
+            decision.reason,
+            _json(decision.drift),
+        )
+        return row_id
+
+    async def record_drift_report(self, report: DriftReport) -> int:
+        """Record a drift report; returns its id."""
+        row_id: int = await self._conn.fetchval(
+            _INSERT_DRIFT,
+            report.created_at,
+            report.window_start,
+            report.window_end,
+            report.reference,
+            _json(report.features),
+            report.drifted,
+            report.summary,
+        )
+        return row_id
+
+
+class Repository:
+    """The process's connection pool to PostgreSQL, with the reads and writes the services use.
+
+    Build it with :meth:`connect`; it checks that the schema is migrated, so a service that
+    starts against an empty database says so at once instead of at its first write.
+    """
+
+    def __init__(self, pool: asyncpg.Pool, url: str, timeout: float) -> None:
+        self._pool = pool
+        self._url = url
+        self._timeout = timeout
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def connect(
+        cls, settings: Settings, *, application: str = "fraudstream"
+    ) -> AsyncIterator[Repository]:
+        """Open the pool (``settings.database_pool_size`` connections at most) and close it after.
+
+        ``application`` names the connections in ``pg_stat_activity``.
+        """
+        import asyncpg
+
+        url = settings.database_url.get_secret_value()
+        timeout = settings.database_timeout_seconds
+        try:
+            pool = await asyncpg.create_pool(
+                dsn=url,
+                min_size=1,
+                max_size=settings.database_pool_size,
+                timeout=timeout,
+                command_timeout=timeout,
+                max_inactive_connection_lifetime=300,
+                server_settings={"application_name": application},
+                init=_prepare_connection,
+            )
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+            raise storage_error("connecting", url, exc) from exc
+        repo = cls(pool, url, timeout)
+        try:
+            await repo._check_schema()
+            yield repo
+        finally:
+            await repo._close()
+
+    @contextlib.asynccontextmanager
+    async def transaction(self, action: str = "writing") -> AsyncIterator[Writer]:
+        """One transaction on one pooled connection: everything in the block commits together."""
+        async with (
+            self._guard(action),
+            self._pool.acquire(timeout=self._timeout) as conn,
+            conn.transaction(),
+        ):
+            yield Writer(conn)
+
+    # -- writes, each in its own transaction --------------------------------------------------
+
+    async def store_verdicts(self, rows: Sequence[ScoredTransaction]) -> int:
+        """Store scored transactions idempotently; returns how many were new."""
+        async with self.transaction("storing verdicts") as writer:
+            return await writer.store_verdicts(rows)
+
+    async def store_labels(self, labels: Iterable[Label]) -> int:
+        """Store labels; returns how many were new or replaced an older label."""
+        async with self.transaction("storing labels") as writer:
+            return await writer.store_labels(labels)
+
+    async def store_shadow_scores(self, scores: Sequence[ShadowScore]) -> int:
+        """Store shadow scores idempotently; returns how many were new."""
+        async with self.transaction("storing shadow scores") as writer:
+            return await writer.store_shadow_scores(scores)
+
+    async def record_stream_metrics(self, samples: Sequence[StreamMetrics]) -> int:
+        """Append stream metrics; returns how many samples were new."""
+        async with self.transaction("recording stream metrics") as writer:
+            return await writer.record_stream_metrics(samples)
+
+    async def record_dead_letters(self, letters: Sequence[DeadLetter]) -> int:
+        """Mirror dead letters; returns how many were new."""
+        async with self.transaction("recording dead letters") as writer:
+            return await writer.record_dead_letters(letters)
+
+    async def record_decision(self, decision: ChallengerDecision) -> int:
+        """Record a champion/challenger decision; returns its id."""
+        async with self.transaction("recording a challenger decision") as writer:
+            return await writer.record_decision(decision)
+
+    async def record_drift_report(self, report: DriftReport) -> int:
+        """Record a drift report; returns its id."""
+        async with self.transaction("recording a drift report") as writer:
+            return await writer.record_drift_report(report)
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    async def count_scored(self) -> int:
+        """How many transactions are stored (an exact count: a scan on a large table)."""
+        async with self._guard("counting scored transactions"):
+            count: int = await self._pool.fetchval("SELECT count(*) FROM scored_transactions")
+        return count
+
+    async def trans_nums_scored(self, trans_nums: Collection[str]) -> set[str]:
+        """Which of these transactions are stored (what a replay or a test checks)."""
+        if not trans_nums:
+            return set()
+        async with self._guard("looking up scored transactions"):
+            rows = await self._pool.fetch(
+                "SELECT trans_num FROM scored_transactions WHERE trans_num = ANY($1::text[])",
+                list(trans_nums),
+            )
+        return {row[0] for row in rows}
+
+    async def labelled_window(self, since: datetime, until: datetime) -> list[LabelledTransaction]:
+        """Stored transactions with a label, by transaction time in ``[since, until)``.
+
+        Times are Sparkov's naive wall-clock times, like the feed's. Ordered by time.
+        """
+        since, until = _naive("since", since), _naive("until", until)
+        async with self._guard("reading labelled transactions"):
+            rows = await self._pool.fetch(_LABELLED_WINDOW, since, until)
+        return [_labelled(row) for row in rows]
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def _guard(self, action: str) -> AsyncIterator[None]:
+        import asyncpg
+
+        try:
+            yield
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, OverflowError) as exc:
+            raise storage_error(action, self._url, exc) from exc
+
+    async def _check_schema(self) -> None:
+        async with self._guard("checking the schema version"):
+            current = await self._pool.fetchval("SELECT max(version) FROM schema_migrations")
+        needed = latest_version()
+        if current is None or current < needed:
+            raise StorageError(
+                f"the database at {self._safe_url} is at schema {current or 'none'} and this "
+                f"fraudstream needs {needed}: run `fraudstream db migrate`"
+            )
+
+    @property
+    def _safe_url(self) -> str:
+        return mask_url(self._url)
+
+    async def _close(self) -> None:
+        """Close the pool; a server that no longer answers does not hold the caller up."""
+        try:
+            await asyncio.wait_for(self._pool.close(), self._timeout)
+        except (TimeoutError, OSError):
+            self._pool.terminate()
+
+
+async def _prepare_connection(conn: asyncpg.Connection) -> None:
+    """Each pooled connection gets its own stage table for the COPY of verdicts."""
+    await conn.execute(_CREATE_STAGE)
+
+
+def _labelled(row: Any) -> LabelledTransaction:
+    # The values come from rows that passed Transaction validation when they were stored, with
+    # their database types matching the model's: construct without validating them again.
+    transaction = Transaction.model_construct(
+        **{column: row[column] for column in FEED_COLUMNS}, is_fraud=row[LABEL_COLUMN]
+    )
+    return LabelledTransaction(
+        transaction=transaction,
+        score=row["score"],
+        is_fraud_pred=row["is_fraud_pred"],
+        model_name=row["model_name"],
+        model_version=row["model_version"],
+        scored_at=row["scored_at"],
+        labelled_at=row["labelled_at"],
+    )
