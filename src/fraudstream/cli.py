@@ -30,8 +30,9 @@ def _register() -> None:
     from fraudstream.local import cli as local_cli
     from fraudstream.simulator import cli as simulator_cli
     from fraudstream.storage import cli as storage_cli
+    from fraudstream.trainer import cli as trainer_cli
 
-    for module in (local_cli, simulator_cli, kafka_cli, storage_cli):
+    for module in (local_cli, simulator_cli, kafka_cli, storage_cli, trainer_cli):
         module.register(app)
 
 

@@ -147,7 +147,14 @@ class Settings(BaseSettings):
 
     # -- trainer --------------------------------------------------------------------------------
     train_validation_fraction: float = Field(default=0.2, gt=0, lt=1)
+    train_test_fraction: float = Field(
+        default=0.2, gt=0, lt=1, description="The latest rows, held out for the final metrics."
+    )
     train_search_seconds: float = Field(default=120.0, ge=0)
+    train_min_frauds: int = Field(default=5, ge=1, description="In each time slice.")
+    train_threads: int = Field(default=0, ge=0, description="0 uses every core.")
+    train_seed: int = 42
+    mlflow_experiment: str = "fraudstream"
     threshold_strategy: Literal["f1", "precision", "budget"] = "f1"
     threshold_target_precision: float = Field(default=0.9, gt=0, le=1)
     threshold_review_budget: float = Field(
