@@ -14,6 +14,7 @@ import pytest
 pytest_plugins: list[str] = [
     "fixtures.frames",
     "fixtures.postgres",
+    "fixtures.s3",
 ]
 
 # Variables the fixtures themselves read; everything else with the prefix is cleared per test.

@@ -8,7 +8,10 @@ file replay all call :func:`read_frame`. An address is one of:
   server, ``FRAUD_AWS_*`` for credentials, else boto3's own chain);
 - ``http://`` or ``https://`` URL of such a file;
 - ``sim://?rows=N&seed=S`` (also ``fraud_rate``, ``customers``): the simulator, with the
-  ``FRAUD_SIM_*`` settings for everything not given.
+  ``FRAUD_SIM_*`` settings for everything not given;
+- ``db://labelled?since=2020-06-01&until=2020-07-01``: the transactions the stream stored in
+  PostgreSQL (``FRAUD_DATABASE_URL``) whose label has arrived, by transaction time (both
+  bounds optional).
 
 Files may be in the Kaggle form with or without the leading unnamed index column. The result
 has the Kaggle columns and nothing is validated yet: see :func:`fraudstream.schema.check_frame`
@@ -127,6 +130,28 @@ def _simulated(address: str, settings: Settings) -> pd.DataFrame:
     return Simulator(params, seed=seed).frame(rows)
 
 
+def _database(address: str, settings: Settings) -> pd.DataFrame:
+    from datetime import datetime
+
+    from fraudstream.schema import KAGGLE_COLUMNS
+    from fraudstream.storage.frames import labelled_frame
+
+    parts = urlsplit(address)
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    if parts.netloc != "labelled" or set(query) - {"since", "until"}:
+        raise SourceError(f"{address}: the database source is db://labelled?since=DATE&until=DATE")
+    try:
+        since = datetime.fromisoformat(query.get("since", "1970-01-01"))
+        until = datetime.fromisoformat(query.get("until", "9999-12-31"))
+    except ValueError as exc:
+        raise SourceError(f"{address}: since and until are dates like 2020-06-21") from exc
+    frame = labelled_frame(settings.database_url.get_secret_value(), since, until)
+    # the stored verdict columns stay out: a model learns from the feed and the label only
+    frame = frame[list(KAGGLE_COLUMNS)]
+    frame["trans_date_trans_time"] = pd.to_datetime(frame["trans_date_trans_time"])
+    return frame
+
+
 def read_frame(address: str, settings: Settings) -> pd.DataFrame:
     """The transactions at ``address`` (see the module docstring) as a Kaggle-columns frame."""
     scheme = urlsplit(address).scheme.lower()
@@ -136,9 +161,11 @@ def read_frame(address: str, settings: Settings) -> pd.DataFrame:
         return _http(address)
     if scheme == "sim":
         return _simulated(address, settings)
+    if scheme == "db":
+        return _database(address, settings)
     if scheme in {"", "file"} or len(scheme) == 1:  # a Windows drive letter is a path too
         return _local(Path(urlsplit(address).path if scheme == "file" else address))
     raise SourceError(
-        f"{address}: unknown source; use a file path, s3://bucket/key, http(s)://... or "
-        "sim://?rows=N&seed=S"
+        f"{address}: unknown source; use a file path, s3://bucket/key, http(s)://..., "
+        "sim://?rows=N&seed=S or db://labelled"
     )
