@@ -13,6 +13,7 @@ import pytest
 
 pytest_plugins: list[str] = [
     "fixtures.frames",
+    "fixtures.kafka",
     "fixtures.postgres",
     "fixtures.s3",
 ]

@@ -9,12 +9,11 @@ started", and after a topic is created, clients still see NOT_LEADER_FOR_PARTITI
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
-from concurrent.futures import Future
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Final, TypeVar
 
-from confluent_kafka import ConsumerGroupTopicPartitions, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.admin._listoffsets import OffsetSpec
 from confluent_kafka.admin._metadata import ClusterMetadata
@@ -22,13 +21,25 @@ from confluent_kafka.cimpl import NewTopic
 
 from fraudstream.config import ENV_PREFIX, Settings
 from fraudstream.errors import BrokerError, ConfigError
-from fraudstream.kafka.config import admin_config
-from fraudstream.kafka.errors import broker_error, describe, error_code, librdkafka_log
+from fraudstream.kafka.config import admin_config, consumer_config
+from fraudstream.kafka.errors import broker_error, describe, error_code, hint, librdkafka_log
 from fraudstream.kafka.types import ConfigValue
 
 _POLL_SECONDS = 0.1
 _QUIET: dict[str, ConfigValue] = {"log_level": 0}
 """Admin calls report their failures themselves; librdkafka's log lines would repeat them."""
+_TRANSIENT: Final = frozenset(
+    {
+        KafkaError.NOT_LEADER_FOR_PARTITION,
+        KafkaError.LEADER_NOT_AVAILABLE,
+        KafkaError.NOT_COORDINATOR,
+        KafkaError.COORDINATOR_NOT_AVAILABLE,
+        KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+    }
+)
+"""What a broker answers for a second or so after it starts or creates a topic."""
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,11 +91,16 @@ def _metadata(admin: AdminClient, bootstrap: str, timeout: float) -> ClusterMeta
         raise broker_error("read the cluster's metadata", exc, bootstrap) from exc
 
 
-def _result(future: Future[Any], action: str, bootstrap: str) -> Any:
-    try:
-        return future.result()
-    except KafkaException as exc:
-        raise broker_error(action, exc, bootstrap) from exc
+def _retrying(action: str, call: Callable[[], T], bootstrap: str, timeout: float) -> T:
+    """Run ``call`` until it stops failing with a transient error, for at most ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return call()
+        except KafkaException as exc:
+            if error_code(exc) not in _TRANSIENT or time.monotonic() >= deadline:
+                raise broker_error(action, exc, bootstrap) from exc
+        time.sleep(_POLL_SECONDS)
 
 
 def _mismatch(spec: TopicSpec, existing: int) -> ConfigError:
@@ -156,11 +172,33 @@ def _not_ready(metadata: ClusterMetadata, topics: Sequence[str], bootstrap: str)
     return "; ".join(problems)
 
 
+def _not_serving(
+    admin: AdminClient, metadata: ClusterMetadata, topics: Sequence[str], bootstrap: str
+) -> str:
+    """Which partitions do not answer an offsets request yet ("" when all of them do)."""
+    partitions = [TopicPartition(t, p) for t in topics for p in metadata.topics[t].partitions]
+    latest = OffsetSpec.latest()  # type: ignore[no-untyped-call]
+    try:
+        futures = admin.list_offsets(dict.fromkeys(partitions, latest), request_timeout=2.0)
+    except KafkaException as exc:
+        return describe(exc.args[0], bootstrap)
+    problems: list[str] = []
+    for tp, future in futures.items():
+        try:
+            future.result()
+        except KafkaException as exc:
+            problems.append(f"{tp.topic}[{tp.partition}]: {describe(exc.args[0], bootstrap)}")
+    return "; ".join(sorted(problems)[:3])
+
+
 def wait_for_topics(bootstrap: str, topics: Iterable[str], timeout: float) -> None:
-    """Block until every partition of ``topics`` has a leader; BrokerError after ``timeout``.
+    """Block until every partition of ``topics`` has a leader that serves; BrokerError after
+    ``timeout``.
 
     A broker that has just started, or a topic just created, answers metadata requests before
-    it can take writes; producing then fails with NOT_LEADER_FOR_PARTITION.
+    it can take writes: the metadata names a leader, yet the leader still answers
+    NOT_LEADER_FOR_PARTITION for a moment. So ready means the metadata names a leader for every
+    partition and every partition answers an offsets request.
     """
     wanted = list(topics)
     admin = AdminClient({"bootstrap.servers": bootstrap, **_QUIET}, logger=librdkafka_log)
@@ -173,7 +211,9 @@ def wait_for_topics(bootstrap: str, topics: Iterable[str], timeout: float) -> No
         except KafkaException as exc:
             problem = describe(exc.args[0], bootstrap)
         else:
-            problem = _not_ready(metadata, wanted, bootstrap)
+            problem = _not_ready(metadata, wanted, bootstrap) or _not_serving(
+                admin, metadata, wanted, bootstrap
+            )
             if not problem:
                 return
         if time.monotonic() >= deadline:
@@ -192,6 +232,25 @@ def cluster_id(bootstrap: str, timeout: float = 1.0) -> str | None:
     except Exception:  # a probe reports "not ready"; the caller owns the timeout and the error
         return None
     return str(metadata.cluster_id) if metadata.brokers else None
+
+
+def why_undelivered(bootstrap: str, topic: str, timeout: float = 5.0) -> str:
+    """Why messages to ``topic`` time out: is the broker down, or the topic missing?
+
+    librdkafka says only "Message timed out" in both cases; one metadata request tells them
+    apart. Called on failure only, so its cost does not matter.
+    """
+    admin = AdminClient({"bootstrap.servers": bootstrap, **_QUIET}, logger=librdkafka_log)
+    try:
+        metadata = admin.list_topics(timeout=timeout)
+    except KafkaException:
+        return hint(KafkaError._TRANSPORT, bootstrap)
+    if topic not in metadata.topics:
+        return f"the broker answers but has no topic {topic!r}: " + hint(
+            KafkaError.UNKNOWN_TOPIC_OR_PART, bootstrap
+        )
+    problem = _not_ready(metadata, [topic], bootstrap)
+    return problem or "the broker answers and the topic serves now: the broker was too slow"
 
 
 def list_topics(settings: Settings, *, internal: bool = False) -> list[TopicInfo]:
@@ -219,22 +278,42 @@ def _offsets(
     bootstrap: str,
     timeout: float,
 ) -> dict[tuple[str, int], int]:
-    futures = admin.list_offsets(dict.fromkeys(partitions, spec), request_timeout=timeout)
-    return {
-        (tp.topic, tp.partition): _result(future, f"read offsets of {tp.topic}", bootstrap).offset
-        for tp, future in futures.items()
-    }
+    def read() -> dict[tuple[str, int], int]:
+        futures = admin.list_offsets(dict.fromkeys(partitions, spec), request_timeout=timeout)
+        return {(tp.topic, tp.partition): f.result().offset for tp, f in futures.items()}
+
+    return _retrying("read the topics' offsets", read, bootstrap, timeout)
 
 
-def committed_offsets(settings: Settings, group_id: str) -> dict[tuple[str, int], int]:
-    """The offsets group ``group_id`` has committed, by (topic, partition); {} for a new group.
+def committed_offsets(
+    settings: Settings, group_id: str, topics: Sequence[str]
+) -> dict[tuple[str, int], int]:
+    """The offsets group ``group_id`` has committed on ``topics``, by (topic, partition).
 
-    An offset is the next message the group will read, as Kafka counts it.
+    An offset is the next message the group will read, as Kafka counts it; partitions the
+    group never committed are left out. Read through a consumer that never joins the group:
+    the admin client's ListConsumerGroupOffsets crashes the process (SIGSEGV) in librdkafka
+    2.16 when the group's coordinator is still loading (confluent-kafka-javascript #374).
     """
     bootstrap = settings.kafka_bootstrap_servers
-    admin = _client(settings)
-    futures = admin.list_consumer_group_offsets(
-        [ConsumerGroupTopicPartitions(group_id)], request_timeout=settings.kafka_timeout_seconds
-    )
-    result = _result(futures[group_id], f"read the offsets of group {group_id!r}", bootstrap)
-    return {(tp.topic, tp.partition): tp.offset for tp in result.topic_partitions if tp.offset >= 0}
+    timeout = settings.kafka_timeout_seconds
+    metadata = _metadata(_client(settings), bootstrap, timeout)
+    partitions = [
+        TopicPartition(topic, p)
+        for topic in topics
+        if topic in metadata.topics
+        for p in sorted(metadata.topics[topic].partitions)
+    ]
+    if not partitions:
+        return {}
+    reader = Consumer({**consumer_config(settings, group_id), **_QUIET}, logger=librdkafka_log)
+    try:
+        committed = _retrying(
+            f"read the offsets of group {group_id!r}",
+            lambda: reader.committed(partitions, timeout=timeout),
+            bootstrap,
+            timeout,
+        )
+    finally:
+        reader.close()
+    return {(tp.topic, tp.partition): tp.offset for tp in committed if tp.offset >= 0}

@@ -6,7 +6,8 @@ duplicate on retry), lz4 (cheap on CPU, about 3x on Sparkov JSON), a 20 ms linge
 batches. Consumers do not auto-commit unless asked: a transaction is acknowledged only after
 its verdict is stored, so committing is the caller's decision. Keys are hashed with murmur2
 like the Java and aiokafka clients (librdkafka's own default, CRC32, would send a card to
-another partition than a Faust or Java producer does).
+another partition than a Faust or Java producer does). No client asks the broker to create a
+topic on first use: topics are made by ``ensure_topics``, with their partition counts.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ PRODUCER_DEFAULTS: Final[Mapping[str, ConfigValue]] = {
     "linger.ms": 20,
     "batch.size": 1_000_000,
     "queue.buffering.max.messages": 500_000,
+    "allow.auto.create.topics": False,
 }
 
 OffsetReset = Literal["earliest", "latest"]

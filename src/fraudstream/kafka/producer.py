@@ -17,9 +17,10 @@ from confluent_kafka import Producer as _ConfluentProducer
 
 from fraudstream.config import Settings
 from fraudstream.errors import BrokerError
+from fraudstream.kafka.admin import why_undelivered
 from fraudstream.kafka.config import producer_config
 from fraudstream.kafka.errors import ClientErrors, broker_error, describe, hint, librdkafka_log
-from fraudstream.kafka.types import ConfigValue
+from fraudstream.kafka.types import ConfigValue, Message
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ class Producer:
         self.bootstrap = settings.kafka_bootstrap_servers
         self.delivered = 0
         self.failed = 0
-        self.first_error: str | None = None
+        self._first_failure: tuple[str, KafkaError] | None = None
         config = producer_config(settings, overrides)
         self._flush_timeout = int(config["message.timeout.ms"]) / 1000 + _FLUSH_MARGIN
         self._errors = ClientErrors("producer", self.bootstrap)
@@ -56,14 +57,30 @@ class Producer:
         except KafkaException as exc:
             raise broker_error("create a Kafka producer", exc, self.bootstrap) from exc
 
-    def _on_delivery(self, error: KafkaError | None, message: object) -> None:
+    def _on_delivery(self, error: KafkaError | None, message: Message) -> None:
         if error is None:
             self.delivered += 1
             return
         self.failed += 1
-        if self.first_error is None:
-            topic = getattr(message, "topic", lambda: "?")()
-            self.first_error = f"{topic}: {describe(error, self.bootstrap)}"
+        if self._first_failure is None:
+            self._first_failure = (message.topic() or "?", error)
+
+    @property
+    def first_error(self) -> str | None:
+        """The first delivery failure as ``topic: reason (CODE)``; None while all went well."""
+        if self._first_failure is None:
+            return None
+        topic, error = self._first_failure
+        return f"{topic}: {error.str()} ({error.name()})"
+
+    def _advice(self) -> str:
+        """What to do about the first failure; a timeout is diagnosed with one metadata call."""
+        if self._first_failure is None:
+            return ""
+        topic, error = self._first_failure
+        if error.code() == KafkaError._MSG_TIMED_OUT:
+            return why_undelivered(self.bootstrap, topic)
+        return hint(error.code(), self.bootstrap)
 
     def produce(
         self,
@@ -114,9 +131,10 @@ class Producer:
                 f"the Kafka producer stopped: {describe(self._errors.fatal, self.bootstrap)}"
             )
         if self.failed:
+            advice = self._advice()
             raise BrokerError(
                 f"{self.failed} of {self.failed + self.delivered} messages were not delivered; "
-                f"first failure: {self.first_error}"
+                f"first failure: {self.first_error}" + (f"; {advice}" if advice else "")
             )
         if remaining:
             raise BrokerError(

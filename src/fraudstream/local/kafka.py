@@ -194,8 +194,11 @@ def server_properties(data_dir: Path, ports: BrokerPorts) -> str:
 
     The quorum is static (``controller.quorum.voters``): the controller's port is in the
     configuration, not in the formatted log, so it may change between starts. Every internal
-    topic gets replication factor 1, since there is one broker. The log cleaner's dedupe buffer
-    (128 MB on the heap by default) is cut to 8 MB so that a small heap starts at all.
+    topic gets replication factor 1, since there is one broker. Topics are never created on
+    first use: a misspelt name fails loudly instead of making a one-partition topic that would
+    split a card's history (``ensure_topics`` creates them with their partitions). The log
+    cleaner's dedupe buffer (128 MB on the heap by default) is cut to 8 MB so that a small heap
+    starts at all.
     """
     settings = {
         "process.roles": "broker,controller",
@@ -207,6 +210,7 @@ def server_properties(data_dir: Path, ports: BrokerPorts) -> str:
         "controller.listener.names": "CONTROLLER",
         "controller.quorum.voters": f"{NODE_ID}@{HOST}:{ports.controller}",
         "log.dirs": str((data_dir / "data").resolve()),
+        "auto.create.topics.enable": "false",
         "num.partitions": 1,
         "default.replication.factor": 1,
         "offsets.topic.replication.factor": 1,
