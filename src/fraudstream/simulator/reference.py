@@ -92,7 +92,7 @@ def derived_columns(frame: pd.DataFrame) -> pd.DataFrame:
             "category": frame["category"].astype(str).to_numpy(),
             "amt": frame["amt"].to_numpy(dtype=np.float64),
             "hour": ts.dt.hour.to_numpy(),
-            "weekday": ts.dt.dayofweek.to_numpy(),
+            "weekday": ts.dt.day_of_week.to_numpy(),
             "age": ((ts - dob).dt.days / DAYS_PER_YEAR).to_numpy(),
             "distance_km": haversine_km(
                 frame["lat"].to_numpy(dtype=np.float64),
