@@ -46,12 +46,13 @@ def unix_time(seconds: IntArray) -> IntArray:
     return np.asarray(result.astype(np.int64))
 
 
-def format_timestamps(seconds: IntArray) -> NDArray[np.str_]:
-    """``YYYY-MM-DD HH:MM:SS`` text, vectorised (numpy writes a ``T`` where Kaggle has a space)."""
+def format_timestamps(seconds: IntArray) -> NDArray[np.bytes_]:
+    """``YYYY-MM-DD HH:MM:SS`` as fixed-width ASCII, vectorised (numpy writes a ``T`` where
+    Kaggle has a space)."""
     text = np.datetime_as_string(seconds.astype("datetime64[s]"), unit="s").astype("S19")
-    chars = text.view(np.uint8).reshape(-1, 19).copy()
+    chars = text.view(np.uint8).reshape(-1, 19)
     chars[:, 10] = ord(" ")
-    return np.asarray(chars.view("S19").ravel().astype("U19"))
+    return np.asarray(chars.view("S19").ravel())
 
 
 def weekdays(days: NDArray[np.datetime64]) -> IntArray:

@@ -36,7 +36,7 @@ def test_the_first_kaggle_row_maps_to_its_unix_time() -> None:
 
 def test_timestamps_are_written_as_kaggle_text() -> None:
     seconds = np.array([to_seconds(datetime(2020, 6, 21, 12, 14, 25))])
-    assert format_timestamps(seconds).tolist() == ["2020-06-21 12:14:25"]
+    assert format_timestamps(seconds).tolist() == [b"2020-06-21 12:14:25"]
     assert from_seconds(int(seconds[0])) == datetime(2020, 6, 21, 12, 14, 25)
 
 
