@@ -18,11 +18,14 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 
 from fraudstream.config import Settings
+from fraudstream.errors import StorageError
 from fraudstream.model_service import api, problems
 from fraudstream.model_service.live import LiveModels, ModelSource
 from fraudstream.model_service.schemas import PredictItem
-from fraudstream.model_service.shadow import ShadowScore, ShadowScorer, ShadowStore
+from fraudstream.model_service.shadow import ShadowScorer, ShadowStore
 from fraudstream.model_service.watcher import AliasWatcher
+from fraudstream.storage.models import ShadowScore
+from fraudstream.storage.repository import Repository
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +45,11 @@ def create_app(
         watcher = AliasWatcher(settings, model_source, live)
         app.state.live = live
         async with contextlib.AsyncExitStack() as stack:
-            store = shadow_store or await stack.enter_async_context(_postgres_store(settings))
+            store = shadow_store
+            if store is None:
+                lazy = _LazyShadowStore(settings)
+                stack.push_async_callback(lazy.aclose)
+                store = lazy
             shadow = ShadowScorer(live, store)
             app.state.shadow = shadow
             await watcher.sync()
@@ -99,23 +106,34 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 
 
 def _registry_source(settings: Settings) -> ModelSource:
-    from fraudstream.registry import RegistrySource
+    from fraudstream.registry import Registry
 
-    return RegistrySource(settings)
+    return Registry(settings)
 
 
-@contextlib.asynccontextmanager
-async def _postgres_store(settings: Settings) -> AsyncIterator[ShadowStore]:
-    """Shadow scores go to PostgreSQL; the pool opens lazily so a down database only costs
-    the shadow scores (counted), never the answers."""
-    from fraudstream.storage.repository import Repository
+class _LazyShadowStore:
+    """Shadow scores go to PostgreSQL, connected at first use and again after a failure, so
+    a database that is down costs only shadow scores (counted), never answers or start-up."""
 
-    repo = Repository(settings)
-    try:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._stack: contextlib.AsyncExitStack | None = None
+        self._repo: Repository | None = None
 
-        async def store(rows: Sequence[ShadowScore]) -> object:
-            return await repo.store_shadow_scores(rows)
+    async def __call__(self, rows: Sequence[ShadowScore]) -> object:
+        if self._repo is None:
+            stack = contextlib.AsyncExitStack()
+            self._repo = await stack.enter_async_context(
+                Repository.connect(self.settings, application="fraudstream-model-service")
+            )
+            self._stack = stack
+        try:
+            return await self._repo.store_shadow_scores(rows)
+        except StorageError:
+            await self.aclose()
+            raise
 
-        yield store
-    finally:
-        await repo.close()
+    async def aclose(self) -> None:
+        stack, self._stack, self._repo = self._stack, None, None
+        if stack is not None:
+            await stack.aclose()

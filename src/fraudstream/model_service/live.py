@@ -43,9 +43,9 @@ class ScoringModel(Protocol):
 
 
 class ModelSource(Protocol):
-    """Where models come from: the MLflow registry in production, anything alike in tests."""
+    """Where models come from: ``fraudstream.registry.Registry`` (MLflow) satisfies it."""
 
-    def resolve(self, alias: Alias) -> str | None:
+    def get_alias_version(self, alias: Alias) -> str | None:
         """The version the alias points at now, or None when the alias is not set."""
         ...
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
@@ -19,17 +18,9 @@ import numpy.typing as npt
 from fraudstream.errors import FraudstreamError
 from fraudstream.model_service import metrics
 from fraudstream.model_service.live import LiveModels
+from fraudstream.storage.models import ShadowScore
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class ShadowScore:
-    trans_num: str
-    model_name: str
-    model_version: str
-    score: float
-    scored_at: datetime
 
 
 ShadowStore = Callable[[Sequence[ShadowScore]], Awaitable[object]]

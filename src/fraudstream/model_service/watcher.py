@@ -46,7 +46,7 @@ class AliasWatcher:
                     log.warning("cannot check alias %s: %s", alias, exc)
 
     async def _sync_alias(self, alias: Alias) -> None:
-        wanted = await asyncio.to_thread(self.source.resolve, alias)
+        wanted = await asyncio.to_thread(self.source.get_alias_version, alias)
         if wanted is None:
             self.live.retire(alias)
             return
@@ -81,7 +81,7 @@ class AliasWatcher:
 
     def _listen(self) -> None:
         """Wake the poller on every ``model-events`` message (thread: the client blocks)."""
-        from fraudstream.kafka import Consumer
+        from fraudstream.kafka.consumer import Consumer
 
         loop = self._loop
         # Every replica must see every event: a group of its own, reading only new events.

@@ -1,0 +1,25 @@
+"""Exponential backoff with full jitter: how long to wait before the next attempt."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Backoff:
+    """``base * 2**n`` capped at ``cap``, drawn uniformly in ``[cap/2, that]`` so that many
+    workers retrying the same service spread out instead of arriving together."""
+
+    base: float
+    cap: float
+    attempts: int = 0
+    rng: random.Random = field(default_factory=random.Random)
+
+    def next_delay(self) -> float:
+        ceiling = min(self.cap, self.base * 2**self.attempts)
+        self.attempts += 1
+        return self.rng.uniform(ceiling / 2, ceiling)
+
+    def reset(self) -> None:
+        self.attempts = 0

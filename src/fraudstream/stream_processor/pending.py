@@ -1,0 +1,90 @@
+"""The growing, bounded batch: events pulled from Kafka and not yet acknowledged.
+
+Keyed by (topic, partition, offset), so an event Faust delivers again after a rebalance replaces
+its stale twin instead of being scored twice. ``put`` waits while the set is full: that wait is
+the back-pressure that stops the agent from pulling more from Kafka.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+
+Position = tuple[str, int, int]
+"""(topic, partition, offset)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Entry(Generic[T]):
+    position: Position
+    event: Any
+    """The Faust event, acknowledged once the verdict is stored (opaque here)."""
+    item: T
+    """What the scorer needs of the event (decoded transaction and its raw bytes)."""
+
+    @property
+    def partition(self) -> tuple[str, int]:
+        return self.position[0], self.position[1]
+
+
+class Pending(Generic[T]):
+    """At most ``capacity`` entries, in arrival order."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._entries: dict[Position, Entry[T]] = {}
+        self._changed = asyncio.Condition()
+        self.high_water = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    async def put(self, entries: Sequence[Entry[T]]) -> None:
+        """Add entries, waiting while the set is full (back-pressure on the agent)."""
+        async with self._changed:
+            for entry in entries:
+                await self._changed.wait_for(lambda: len(self._entries) < self.capacity)
+                self._entries.pop(entry.position, None)  # a re-delivery replaces its twin
+                self._entries[entry.position] = entry
+                self.high_water = max(self.high_water, len(self._entries))
+            self._changed.notify_all()
+
+    async def wait_nonempty(self) -> None:
+        async with self._changed:
+            await self._changed.wait_for(lambda: bool(self._entries))
+
+    def snapshot(self) -> list[Entry[T]]:
+        """Everything pending now, in arrival order: the batch of the next attempt."""
+        return list(self._entries.values())
+
+    async def remove(self, positions: Iterable[Position]) -> None:
+        async with self._changed:
+            for position in positions:
+                self._entries.pop(position, None)
+            self._changed.notify_all()
+
+    async def drop_partitions(self, partitions: set[tuple[str, int]]) -> int:
+        """Forget the entries of revoked partitions, unacknowledged: their next owner replays
+        them from the last committed offset."""
+        async with self._changed:
+            gone = [p for p, e in self._entries.items() if e.partition in partitions]
+            for position in gone:
+                del self._entries[position]
+            self._changed.notify_all()
+            return len(gone)
+
+
+def unique_by(entries: Sequence[Entry[T]], key: Any) -> tuple[list[Entry[T]], list[Entry[T]]]:
+    """Split entries into the first of each key and the repeats (a message sent twice)."""
+    seen: set[Hashable] = set()
+    first: list[Entry[T]] = []
+    repeats: list[Entry[T]] = []
+    for entry in entries:
+        k = key(entry)
+        (repeats if k in seen else first).append(entry)
+        seen.add(k)
+    return first, repeats
