@@ -21,7 +21,7 @@ _REFUSED: Final = frozenset({"22", "23"})
 _UNDEFINED_TABLE: Final = "42P01"
 
 START_HINT: Final = (
-    "is it running? `fraudstream up` starts the local one; FRAUD_DATABASE_URL points elsewhere"
+    "start the local server with `fraudstream up`, or set FRAUD_DATABASE_URL to a running one"
 )
 
 
@@ -32,12 +32,12 @@ def storage_error(action: str, url: str, exc: BaseException) -> StorageError:
     driver's own text too, should a driver ever quote it.
     """
     where = mask_url(url)
-    text = _scrub(str(exc), url) or type(exc).__name__
+    text = " ".join(_scrub(str(exc), url).split()) or type(exc).__name__  # one line
     state = getattr(exc, "sqlstate", None)
     state_class = state[:2] if isinstance(state, str) else None
     if state_class in _UNAVAILABLE or (state_class is None and _connection_lost(exc)):
         return DatabaseUnavailable(
-            f"PostgreSQL at {where} is unavailable ({action}): {text}; {START_HINT}"
+            f"PostgreSQL at {where} is unavailable ({action}): {text} — {START_HINT}"
         )
     if state_class in _REFUSED or (state_class is None and _bad_input(exc)):
         return RowsRefused(f"PostgreSQL at {where} refused the rows while {action}: {text}")

@@ -134,14 +134,31 @@ class Writer:
         self._stage_used = False
 
     async def store_verdicts(self, rows: Sequence[ScoredTransaction]) -> int:
-        """Store scored transactions; those whose trans_num is already stored are skipped."""
+        """Store scored transactions; those whose trans_num is already stored are skipped.
+
+        New rows, the usual case, are copied straight into the table, inside a savepoint. A
+        batch that holds a stored trans_num (a replay) fails that copy at once and goes the
+        idempotent way: a copy into the stage table, then an insert that skips conflicts.
+        """
+        import asyncpg
+
         if not rows:
             return 0
-        if self._stage_used:  # a second batch in the same transaction: commit has not emptied it
+        records = [row.record() for row in rows]
+        try:
+            async with self._conn.transaction():
+                await self._conn.copy_records_to_table(
+                    "scored_transactions", records=records, columns=SCORED_COLUMNS
+                )
+        except asyncpg.UniqueViolationError:
+            pass
+        else:
+            return len(records)
+        if self._stage_used:  # a second replay in the same transaction: commit has not emptied it
             await self._conn.execute(f"TRUNCATE {_SCORED_STAGE}")
         self._stage_used = True
         await self._conn.copy_records_to_table(
-            _SCORED_STAGE, records=[row.record() for row in rows], columns=SCORED_COLUMNS
+            _SCORED_STAGE, records=records, columns=SCORED_COLUMNS
         )
         return _affected(await self._conn.execute(_INSERT_SCORED))
 
@@ -287,7 +304,7 @@ class Repository:
                 command_timeout=timeout,
                 max_inactive_connection_lifetime=300,
                 server_settings={"application_name": application},
-                init=_prepare_connection,
+                init=prepare_connection,
             )
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
             raise storage_error("connecting", url, exc) from exc
@@ -407,8 +424,12 @@ class Repository:
             self._pool.terminate()
 
 
-async def _prepare_connection(conn: asyncpg.Connection) -> None:
-    """Each pooled connection gets its own stage table for the COPY of verdicts."""
+async def prepare_connection(conn: asyncpg.Connection) -> None:
+    """Give a connection its stage table for the COPY of verdicts (a :class:`Writer` needs it).
+
+    The pool of :meth:`Repository.connect` does it for each connection it opens; call it for a
+    connection made any other way.
+    """
     await conn.execute(_CREATE_STAGE)
 
 

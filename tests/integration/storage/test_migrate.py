@@ -1,0 +1,120 @@
+"""Migrations on a real PostgreSQL: applied once, in order, atomically, never twice at once."""
+
+from __future__ import annotations
+
+import threading
+
+import psycopg
+import pytest
+
+from fraudstream.errors import StorageError
+from fraudstream.storage.migrate import (
+    Migration,
+    apply_migrations,
+    available,
+    latest_version,
+    migration_status,
+)
+
+pytestmark = pytest.mark.integration
+
+TABLES = {
+    "challenger_decisions",
+    "dead_letters",
+    "drift_reports",
+    "labels",
+    "schema_migrations",
+    "scored_transactions",
+    "shadow_scores",
+    "stream_metrics",
+}
+
+
+def _schema(url: str) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    """Every column and every index of the public schema: what a migration may change."""
+    with psycopg.connect(url) as conn:
+        columns = conn.execute(
+            "SELECT table_name, column_name, data_type, is_nullable, column_default"
+            " FROM information_schema.columns WHERE table_schema = 'public'"
+            " ORDER BY table_name, ordinal_position"
+        ).fetchall()
+        indexes = conn.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'"
+            " ORDER BY indexname"
+        ).fetchall()
+    return columns, indexes
+
+
+def _tables(url: str) -> set[str]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+        ).fetchall()
+    return {str(name) for (name,) in rows}
+
+
+def test_applies_on_an_empty_database_then_changes_nothing(empty_database_url: str) -> None:
+    assert migration_status(empty_database_url).pending == available()
+    applied = apply_migrations(empty_database_url)
+    assert [m.version for m in applied] == [m.version for m in available()]
+    assert _tables(empty_database_url) == TABLES
+    before = _schema(empty_database_url)
+
+    assert apply_migrations(empty_database_url) == []
+    assert _schema(empty_database_url) == before
+    status = migration_status(empty_database_url)
+    assert status.pending == []
+    assert status.current == latest_version()
+
+
+def test_two_concurrent_runs_apply_each_migration_once(empty_database_url: str) -> None:
+    start = threading.Barrier(2)
+    results: list[list[Migration]] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        start.wait()
+        try:
+            results.append(apply_migrations(empty_database_url))
+        except BaseException as exc:  # reported below, with the other thread's result
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert sorted(len(r) for r in results) == [0, len(available())]
+    with psycopg.connect(empty_database_url) as conn:
+        rows = conn.execute("SELECT version FROM schema_migrations").fetchall()
+    assert [v for (v,) in rows] == [m.version for m in available()]
+
+
+def test_a_failing_migration_leaves_no_trace_and_is_retried(empty_database_url: str) -> None:
+    shipped = available()
+    broken = Migration("9001", "broken", "CREATE TABLE half_done (x int);\nSELEC 1;")
+    with pytest.raises(StorageError, match="applying migration 9001_broken"):
+        apply_migrations(empty_database_url, [*shipped, broken])
+    assert "half_done" not in _tables(empty_database_url)
+    assert migration_status(empty_database_url).current == shipped[-1].version
+
+    fixed = Migration("9001", "broken", "CREATE TABLE half_done (x int);")
+    assert apply_migrations(empty_database_url, [*shipped, fixed]) == [fixed]
+    assert "half_done" in _tables(empty_database_url)
+
+
+def test_an_edited_migration_is_refused(empty_database_url: str) -> None:
+    apply_migrations(empty_database_url)
+    first = available()[0]
+    edited = Migration(first.version, first.name, first.sql + "\n-- edited\n")
+    with pytest.raises(StorageError, match="changed after it was applied"):
+        apply_migrations(empty_database_url, [edited])
+
+
+def test_an_unreachable_server_is_one_readable_error() -> None:
+    url = "postgresql://app:hunter2@127.0.0.1:9/fraud"
+    with pytest.raises(StorageError) as caught:
+        apply_migrations(url)
+    assert "postgresql://app:***@127.0.0.1:9/fraud" in str(caught.value)
+    assert "hunter2" not in str(caught.value)
