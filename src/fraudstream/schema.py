@@ -19,6 +19,7 @@ from typing import Annotated, Any, Final, Literal
 import numpy as np
 import pandas as pd
 from pydantic import (
+    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -249,7 +250,13 @@ class Reason(BaseModel):
 
 
 class Verdict(BaseModel):
-    """The answer for one transaction; also the value of a message on the ``verdicts`` topic."""
+    """The answer for one transaction; also the value of a message on the ``verdicts`` topic.
+
+    The topic's contract (``docs/verdict.schema.json``, generated from this model): key is the
+    card number as text, value this object as JSON. ``schema_version`` grows only when a field
+    changes meaning or disappears; new optional fields keep the version. The topic is
+    at-least-once: a consumer keeps the first verdict per ``trans_num``.
+    """
 
     model_config = ConfigDict(frozen=True, protected_namespaces=())
 
@@ -257,11 +264,35 @@ class Verdict(BaseModel):
     trans_num: str
     cc_num: int
     is_fraud: Literal[0, 1]
-    score: float
+    score: Annotated[float, Field(ge=0, le=1)]
     threshold: float
     model_name: str
     model_version: str
     reasons: list[Reason] = Field(default_factory=list)
+    scored_at: AwareDatetime | None = None
+    """When the model service answered (UTC)."""
+
+
+class LabelEvent(BaseModel):
+    """A delayed label (a chargeback, or the end of its window) on the ``labels`` topic.
+
+    Key: the card number as text. Value: this object as JSON.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    trans_num: NonBlank
+    is_fraud: Literal[0, 1]
+    labelled_at: AwareDatetime
+    """When the label became known."""
+
+    @classmethod
+    def parse_message(cls, value: bytes | None) -> LabelEvent | str:
+        """The label, or why the message is not one (for the dead-letter topic)."""
+        try:
+            return cls.model_validate_json(value or b"")
+        except ValidationError as exc:
+            return "; ".join(str(p) for p in problems_of(exc))
 
 
 # -- a whole frame --------------------------------------------------------------------------------

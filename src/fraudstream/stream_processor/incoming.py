@@ -1,0 +1,71 @@
+"""What the agent hands to the scorer: one Kafka message, decoded (or why it could not be).
+
+Decoding happens once, per message, on raw bytes with the fast decoder of
+:mod:`fraudstream.wire`; a message that does not decode carries its reason instead of a
+transaction and will go to the dead-letter topic with its original bytes.
+"""
+
+from __future__ import annotations
+
+import typing
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+from fraudstream.errors import InvalidTransaction
+from fraudstream.schema import Transaction, parse_transaction
+from fraudstream.wire import struct_for
+
+TransactionWire = struct_for(Transaction)
+_decode = msgspec.json.Decoder(TransactionWire).decode
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One message of the ``transactions`` topic."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    raw: bytes
+    produced_at: datetime
+    """The Kafka timestamp: when the transaction entered the system."""
+    txn: Transaction | None
+    """The decoded transaction (a struct with Transaction's fields), or None when malformed."""
+    problem: str | None = None
+    """Why the message is malformed (goes to the dead-letter topic)."""
+
+
+def decode(topic: str, partition: int, offset: int, key: Any, value: Any, ts: float) -> Incoming:
+    """Decode one raw message; never raises (a bad message is a value with a reason)."""
+    produced_at = datetime.fromtimestamp(ts, UTC) if ts else datetime.now(UTC)
+    raw = value if isinstance(value, bytes) else b"" if value is None else str(value).encode()
+    key_bytes = key if isinstance(key, bytes) or key is None else str(key).encode()
+    txn: Transaction | None = None
+    problem: str | None = None
+    try:
+        # a struct with Transaction's fields and rules (see fraudstream.wire)
+        txn = typing.cast(Transaction, _decode(raw))
+    except msgspec.ValidationError:
+        txn, problem = _exact(raw)
+    except msgspec.DecodeError as exc:
+        problem = f"not JSON: {exc}"
+    return Incoming(topic, partition, offset, key_bytes, raw, produced_at, txn, problem)
+
+
+def _exact(raw: bytes) -> tuple[Transaction | None, str | None]:
+    """The slow path: pydantic accepts foreign forms (a card number as text) and names every
+    bad field of a message it refuses."""
+    try:
+        record = msgspec.json.decode(raw)
+    except msgspec.DecodeError as exc:
+        return None, f"not JSON: {exc}"
+    if not isinstance(record, dict):
+        return None, "not a JSON object"
+    try:
+        return parse_transaction(record), None
+    except InvalidTransaction as exc:
+        return None, str(exc)

@@ -1,0 +1,32 @@
+"""Prometheus metrics of a stream worker (served on its own port, see ``fraudstream stream``)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+SCORED = Counter("fraudstream_stream_scored_total", "Transactions scored, stored and published")
+FLAGGED = Counter("fraudstream_stream_flagged_total", "Verdicts is_fraud=1")
+REPLAYED = Counter(
+    "fraudstream_stream_replayed_total",
+    "Transactions delivered again whose verdict was already stored (published again)",
+)
+DEAD_LETTERS = Counter("fraudstream_stream_dead_letters_total", "Messages sent to the DLQ")
+RETRIES = Counter("fraudstream_stream_retries_total", "Attempts that failed and were retried")
+PENDING = Gauge("fraudstream_stream_pending", "Transactions pulled from Kafka, not yet done")
+LAG = Gauge("fraudstream_stream_lag", "Messages behind the end of the topic", ["partition"])
+BATCH = Histogram(
+    "fraudstream_stream_batch_size",
+    "Transactions per attempt",
+    buckets=(1, 10, 100, 500, 1000, 2000, 5000, 10000, 20000, 50000),
+)
+SERVICE_SECONDS = Histogram(
+    "fraudstream_stream_service_seconds",
+    "Model service round trip",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+E2E_SECONDS = Histogram(
+    "fraudstream_stream_e2e_seconds",
+    "Transaction produced to verdict stored and published",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
+LABELS = Counter("fraudstream_stream_labels_total", "Labels stored")
