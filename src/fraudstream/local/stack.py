@@ -123,7 +123,9 @@ class Supervisor:
         """Start everything, call ``ready`` once, then watch until SIGINT/SIGTERM."""
         previous = {}
         if threading.current_thread() is threading.main_thread():
-            previous = {s: signal.signal(s, self._ask_stop) for s in (signal.SIGINT, signal.SIGTERM)}
+            previous = {
+                s: signal.signal(s, self._ask_stop) for s in (signal.SIGINT, signal.SIGTERM)
+            }
         try:
             self.start_all()
             if ready is not None and not self._stopping:
