@@ -14,7 +14,8 @@ foreign exception type leaks inward and every message says what the operator sho
     │   ├── BrokerError             Kafka
     │   ├── StorageError            PostgreSQL
     │   │   ├── DatabaseUnavailable   down, unreachable or restarting: retry later
-    │   │   └── RowsRefused           the server refused the rows: a retry cannot succeed
+    │   │   ├── RowsRefused           the server refused the rows: a retry cannot succeed
+    │   │   └── StateConflict         a card's state moved under this worker: redo from fresh
     │   ├── RegistryError           MLflow tracking / registry
     │   └── ModelServiceError       the model service (HTTP)
     ├── ModelError                  a model cannot be used
@@ -89,6 +90,15 @@ class DatabaseUnavailable(StorageError):
 class RowsRefused(StorageError):
     """PostgreSQL refused the rows themselves (a constraint, a value out of range): retrying the
     same rows cannot succeed, so a caller sets them aside instead of retrying forever."""
+
+
+class StateConflict(StorageError):
+    """A card's stored state changed since this worker read it (another worker, or a replay):
+    the transaction was rolled back; redo the work from fresh state."""
+
+    def __init__(self, cards: Sequence[int]) -> None:
+        self.cards = tuple(cards)
+        super().__init__(f"the state of {len(self.cards)} card(s) changed under this worker")
 
 
 class RegistryError(InfrastructureError):

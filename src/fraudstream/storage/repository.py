@@ -30,8 +30,9 @@ from typing import TYPE_CHECKING, Any, Final
 import orjson
 
 from fraudstream.config import Settings, mask_url
-from fraudstream.errors import DataError, StorageError
-from fraudstream.schema import FEED_COLUMNS, LABEL_COLUMN, Transaction
+from fraudstream.errors import DataError, StateConflict, StorageError
+from fraudstream.features.card import CardState
+from fraudstream.schema import FEED_COLUMNS, LABEL_COLUMN, Transaction, Verdict
 from fraudstream.storage import queries
 from fraudstream.storage.failures import storage_error
 from fraudstream.storage.migrate import latest_version
@@ -103,6 +104,24 @@ VALUES (coalesce($1, now()), $2, $3, $4, $5, $6, $7)
 RETURNING id
 """
 _LABELLED_WINDOW: Final = queries.labelled_window("$1", "$2")
+_STORED_VERDICTS: Final = """
+SELECT trans_num, cc_num, is_fraud_pred, score, threshold, model_name, model_version, reasons,
+       scored_at
+FROM scored_transactions WHERE trans_num = ANY($1::text[])
+"""
+_CARD_STATES: Final = (
+    "SELECT cc_num, state, version FROM card_state WHERE cc_num = ANY($1::bigint[])"
+)
+# A state advances only from the version it was read at: a new card inserts version 1; an
+# existing one updates only when the stored version is exactly the new one minus one.
+_STORE_CARD_STATES: Final = """
+INSERT INTO card_state AS c (cc_num, state, version)
+SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::bigint[])
+ON CONFLICT (cc_num) DO UPDATE
+    SET state = excluded.state, version = excluded.version, updated_at = now()
+    WHERE c.version = excluded.version - 1
+RETURNING cc_num
+"""
 
 
 def _affected(status: str) -> int:
@@ -161,6 +180,19 @@ class Writer:
             _SCORED_STAGE, records=records, columns=SCORED_COLUMNS
         )
         return _affected(await self._conn.execute(_INSERT_SCORED))
+
+    async def store_card_states(self, states: Sequence[tuple[int, bytes, int]]) -> None:
+        """Advance each card's state to its new version; raise :class:`StateConflict` (and so
+        roll the transaction back) when any card was not at ``version - 1``."""
+        if not states:
+            return
+        cards = [card for card, _, _ in states]
+        rows = await self._conn.fetch(
+            _STORE_CARD_STATES, cards, [s for _, s, _ in states], [v for _, _, v in states]
+        )
+        if len(rows) != len(states):
+            written = {row[0] for row in rows}
+            raise StateConflict([card for card in cards if card not in written])
 
     async def store_labels(self, labels: Iterable[Label]) -> int:
         """Store labels; a later label of a transaction replaces an earlier one, not the reverse."""
@@ -362,7 +394,46 @@ class Repository:
         async with self.transaction("recording a drift report") as writer:
             return await writer.record_drift_report(report)
 
+    async def store_scored(
+        self, rows: Sequence[ScoredTransaction], states: Sequence[tuple[int, CardState, int]]
+    ) -> int:
+        """Verdicts and the card states they advanced, together or not at all (see
+        :meth:`Writer.store_card_states`); returns the verdicts newly stored."""
+        encoded = [(card, state.to_bytes(), version) for card, state, version in states]
+        async with self.transaction("storing verdicts and card states") as writer:
+            await writer.store_card_states(encoded)
+            return await writer.store_verdicts(rows)
+
     # -- reads ---------------------------------------------------------------------------------
+
+    async def stored_verdicts(self, trans_nums: Sequence[str]) -> dict[str, Verdict]:
+        """The verdicts already stored for these transactions (a replay publishes them again)."""
+        if not trans_nums:
+            return {}
+        async with self._guard("looking up stored verdicts"):
+            rows = await self._pool.fetch(_STORED_VERDICTS, list(trans_nums))
+        return {
+            row["trans_num"]: Verdict(
+                trans_num=row["trans_num"],
+                cc_num=row["cc_num"],
+                is_fraud=row["is_fraud_pred"],
+                score=row["score"],
+                threshold=row["threshold"],
+                model_name=row["model_name"],
+                model_version=row["model_version"],
+                reasons=orjson.loads(row["reasons"]),
+                scored_at=row["scored_at"],
+            )
+            for row in rows
+        }
+
+    async def card_states(self, cards: Sequence[int]) -> dict[int, tuple[CardState, int]]:
+        """Stored state and version of these cards (absent cards are not in the answer)."""
+        if not cards:
+            return {}
+        async with self._guard("reading card states"):
+            rows = await self._pool.fetch(_CARD_STATES, list(cards))
+        return {row[0]: (CardState.from_bytes(row[1]), row[2]) for row in rows}
 
     async def count_scored(self) -> int:
         """How many transactions are stored (an exact count: a scan on a large table)."""

@@ -30,7 +30,7 @@ import msgspec
 from pydantic import BaseModel
 
 from fraudstream.config import Settings
-from fraudstream.errors import BrokerError, FraudstreamError, StorageError
+from fraudstream.errors import BrokerError, FraudstreamError, StateConflict, StorageError
 from fraudstream.features import CardHistory, CardState, advance
 from fraudstream.schema import Reason, Transaction, Verdict
 from fraudstream.storage.models import DeadLetter, ScoredTransaction
@@ -45,15 +45,6 @@ log = logging.getLogger(__name__)
 
 Versioned = tuple[CardState, int]
 """A card's state and the version stored with it (0: no row yet)."""
-
-
-class StateConflict(StorageError):
-    """A card's state changed in PostgreSQL since this worker read it (another worker, or a
-    replay): the attempt is rolled back and redone from fresh state."""
-
-    def __init__(self, cards: Sequence[int]) -> None:
-        self.cards = tuple(cards)
-        super().__init__(f"the state of {len(self.cards)} card(s) changed under this worker")
 
 
 class Store(Protocol):
