@@ -234,7 +234,7 @@ def cluster_id(bootstrap: str, timeout: float = 1.0) -> str | None:
     return str(metadata.cluster_id) if metadata.brokers else None
 
 
-def why_undelivered(bootstrap: str, topic: str, timeout: float = 5.0) -> str:
+def why_undelivered(bootstrap: str, topic: str, timeout: float) -> str:
     """Why messages to ``topic`` time out: is the broker down, or the topic missing?
 
     librdkafka says only "Message timed out" in both cases; one metadata request tells them

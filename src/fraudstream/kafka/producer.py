@@ -39,6 +39,7 @@ class Producer:
         self, settings: Settings, *, overrides: Mapping[str, ConfigValue] | None = None
     ) -> None:
         self.bootstrap = settings.kafka_bootstrap_servers
+        self._timeout = settings.kafka_timeout_seconds
         self.delivered = 0
         self.failed = 0
         self._first_failure: tuple[str, KafkaError] | None = None
@@ -79,7 +80,7 @@ class Producer:
             return ""
         topic, error = self._first_failure
         if error.code() == KafkaError._MSG_TIMED_OUT:
-            return why_undelivered(self.bootstrap, topic)
+            return why_undelivered(self.bootstrap, topic, self._timeout)
         return hint(error.code(), self.bootstrap)
 
     def produce(
