@@ -9,6 +9,7 @@ The default feed of the producer and the test data of every component::
 """
 
 from fraudstream.simulator.output import SCENARIO_COLUMN, LabelEvent
+from fraudstream.simulator.pacing import Pacer, paced
 from fraudstream.simulator.params import Calibration, Scenario, SimParams, default_calibration
 from fraudstream.simulator.simulator import Simulator, WriteReport
 
@@ -16,9 +17,11 @@ __all__ = [
     "SCENARIO_COLUMN",
     "Calibration",
     "LabelEvent",
+    "Pacer",
     "Scenario",
     "SimParams",
     "Simulator",
     "WriteReport",
     "default_calibration",
+    "paced",
 ]

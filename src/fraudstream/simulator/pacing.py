@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import Final
+from collections.abc import Callable, Iterable, Iterator
+from typing import Final, TypeVar
+
+T = TypeVar("T")
 
 MAX_BACKLOG_SECONDS: Final = 1.0
 """A consumer that fell behind catches up by at most this much, never by a long burst."""
@@ -34,3 +36,17 @@ class Pacer:
         elif self._due > now:
             self._sleep(self._due - now)
         self._due += self.interval
+
+
+def paced(items: Iterable[T], rate: float, pacer: Pacer | None = None) -> Iterator[T]:
+    """``items`` at ``rate`` per second (0 and no pacer: as fast as they come).
+
+    For any iterable: ``paced(sim.records(as_model=True), 200)`` paces Transaction models.
+    """
+    if rate <= 0 and pacer is None:
+        yield from items
+        return
+    pace = pacer or Pacer(rate)
+    for item in items:
+        pace.wait()
+        yield item

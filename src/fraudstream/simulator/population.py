@@ -11,9 +11,10 @@ the calibrated distributions.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 from numpy.typing import NDArray
@@ -21,6 +22,9 @@ from numpy.typing import NDArray
 from fraudstream.schema import CATEGORIES
 from fraudstream.simulator.params import Calibration, SimParams
 from fraudstream.simulator.reference import DAYS_PER_YEAR
+
+if TYPE_CHECKING:
+    from faker import Faker
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -148,6 +152,25 @@ class Population:
         return int(self.cc_num.size)
 
 
+def _draw(rng: np.random.Generator, table: Mapping[str, float] | Sequence[str], n: int) -> ObjArray:
+    """``n`` draws from one of Faker's word lists, weighted when it carries frequencies.
+
+    Faker draws one name per call through Python; a numpy draw from the same list and weights
+    is a hundred times faster and just as deterministic.
+    """
+    if isinstance(table, Mapping):
+        words = np.array(list(table), dtype=object)
+        weights = np.array(list(table.values()), dtype=np.float64)
+        return np.asarray(words[rng.choice(words.size, size=n, p=weights / weights.sum())])
+    words = np.array(list(table), dtype=object)
+    return np.asarray(words[rng.integers(0, words.size, n)])
+
+
+def _provider(fake: Faker, module: str) -> Any:
+    """The Faker provider whose module path contains ``module`` (person, job...)."""
+    return next(p for p in fake.get_providers() if module in type(p).__module__)
+
+
 def _merchant_counts(total: int, shares: dict[str, float]) -> IntArray:
     raw = np.array([shares[c] for c in CATEGORIES]) * (total - len(CATEGORIES))
     counts = np.floor(raw).astype(np.int64) + 1
@@ -214,13 +237,16 @@ def build_population(params: SimParams, seed: int) -> Population:
             seen_names.add(name)
             names.append(name)
 
+    person = _provider(fake, ".person.")
+    first = np.where(
+        female,
+        _draw(rng, person.first_names_female, n),
+        _draw(rng, person.first_names_male, n),
+    )
     return Population(
         cc_num=np.array(cards, dtype=np.int64),
-        first=np.array(
-            [fake.first_name_female() if f else fake.first_name_male() for f in female],
-            dtype=object,
-        ),
-        last=np.array([fake.last_name() for _ in range(n)], dtype=object),
+        first=first.astype(object),
+        last=_draw(rng, person.last_names, n),
         gender=np.where(female, "F", "M").astype(object),
         street=np.array([fake.street_address() for _ in range(n)], dtype=object),
         city=places.city[town],
@@ -229,7 +255,7 @@ def build_population(params: SimParams, seed: int) -> Population:
         lat=np.array([p[1] for p in picks], dtype=np.float64),
         long=np.array([p[2] for p in picks], dtype=np.float64),
         city_pop=city_pop.astype(np.int64),
-        job=np.array([fake.job() for _ in range(n)], dtype=object),
+        job=_draw(rng, _provider(fake, ".job.").jobs, n),
         dob=np.datetime_as_string(dob, unit="D").astype(object),
         daily_rate=daily_rate,
         category_cdf=np.cumsum(tastes, axis=1),

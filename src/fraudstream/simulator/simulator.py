@@ -21,7 +21,7 @@ from fraudstream.schema import LABEL_COLUMN, Transaction
 from fraudstream.simulator.calendar import to_seconds
 from fraudstream.simulator.engine import Batch, Engine
 from fraudstream.simulator.output import LabelEvent, kaggle_frame, label_events
-from fraudstream.simulator.pacing import Pacer
+from fraudstream.simulator.pacing import Pacer, paced
 from fraudstream.simulator.params import SimParams
 from fraudstream.simulator.population import Population, build_population
 
@@ -157,15 +157,13 @@ class Simulator:
         with_label: bool = False,
         pacer: Pacer | None = None,
     ) -> Iterator[dict[str, Any]]:
-        """Records paced at ``rate`` per second (0: as fast as they come), for the producer."""
+        """Kaggle JSON records paced at ``rate`` per second (0: as fast as they come).
+
+        The producer's feed; without labels by default, as the live feed has none. For
+        :class:`Transaction` models, pace :meth:`records` with :func:`~.pacing.paced`.
+        """
         records = self.records(n_rows, start=start, end=end, with_label=with_label)
-        if rate <= 0 and pacer is None:
-            yield from records
-            return
-        pace = pacer or Pacer(rate)
-        for record in records:
-            pace.wait()
-            yield record
+        return paced(records, rate, pacer)
 
     def labels(
         self,

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from fraudstream.simulator import SimParams, Simulator
-from fraudstream.simulator.pacing import MAX_BACKLOG_SECONDS, Pacer
+from fraudstream.simulator.pacing import MAX_BACKLOG_SECONDS, Pacer, paced
 
 pytestmark = pytest.mark.unit
 
@@ -71,7 +71,16 @@ def test_the_stream_is_paced_and_unpaced_on_request() -> None:
     assert records == list(sim.records(60, with_label=False))
 
     began = time.monotonic()
-    paced = list(sim.stream(200.0, 41))
+    streamed = list(sim.stream(200.0, 41))
     # Only a lower bound: sleeping never returns early, while a busy machine may run late.
     assert time.monotonic() - began >= 40 / 200 * 0.95
-    assert len(paced) == 41
+    assert len(streamed) == 41
+
+
+def test_any_iterable_can_be_paced_even_models() -> None:
+    sim = Simulator(SimParams(customers=100), seed=4)
+    clock = FakeClock()
+    models = list(paced(sim.records(30, as_model=True), 10.0, Pacer(10.0, clock, clock.sleep)))
+    assert [m.trans_num for m in models] == [r["trans_num"] for r in sim.records(30)]
+    assert clock.now == pytest.approx(2.9)
+    assert list(paced(range(5), 0)) == [0, 1, 2, 3, 4]
