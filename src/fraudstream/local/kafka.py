@@ -189,8 +189,8 @@ def broker_ports(data_dir: Path, port: int | None = None) -> BrokerPorts:
     return ports
 
 
-def server_properties(data_dir: Path, ports: BrokerPorts) -> str:
-    """The broker's configuration: one node that is both broker and KRaft controller.
+def broker_config(ports: BrokerPorts, log_dir: str, *, bind: str = HOST) -> dict[str, str]:
+    """The configuration of a single node that is both broker and KRaft controller.
 
     The quorum is static (``controller.quorum.voters``): the controller's port is in the
     configuration, not in the formatted log, so it may change between starts. Every internal
@@ -198,18 +198,19 @@ def server_properties(data_dir: Path, ports: BrokerPorts) -> str:
     first use: a misspelt name fails loudly instead of making a one-partition topic that would
     split a card's history (``ensure_topics`` creates them with their partitions). The log
     cleaner's dedupe buffer (128 MB on the heap by default) is cut to 8 MB so that a small heap
-    starts at all.
+    starts at all. ``bind`` is the listeners' address (a container binds every interface);
+    clients are always told to connect to the loopback.
     """
-    settings = {
+    config: dict[str, object] = {
         "process.roles": "broker,controller",
         "node.id": NODE_ID,
-        "listeners": f"PLAINTEXT://{HOST}:{ports.broker},CONTROLLER://{HOST}:{ports.controller}",
+        "listeners": f"PLAINTEXT://{bind}:{ports.broker},CONTROLLER://{bind}:{ports.controller}",
         "advertised.listeners": f"PLAINTEXT://{HOST}:{ports.broker}",
         "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
         "inter.broker.listener.name": "PLAINTEXT",
         "controller.listener.names": "CONTROLLER",
         "controller.quorum.voters": f"{NODE_ID}@{HOST}:{ports.controller}",
-        "log.dirs": str((data_dir / "data").resolve()),
+        "log.dirs": log_dir,
         "auto.create.topics.enable": "false",
         "num.partitions": 1,
         "default.replication.factor": 1,
@@ -221,8 +222,14 @@ def server_properties(data_dir: Path, ports: BrokerPorts) -> str:
         "group.initial.rebalance.delay.ms": 0,
         "log.cleaner.dedupe.buffer.size": 8 * 2**20,
     }
+    return {key: str(value) for key, value in config.items()}
+
+
+def server_properties(data_dir: Path, ports: BrokerPorts) -> str:
+    """``server.properties`` of the broker in ``data_dir`` (see :func:`broker_config`)."""
+    config = broker_config(ports, str((data_dir / "data").resolve()))
     lines = ["# Written by fraudstream.local.kafka at every start; edits are overwritten."]
-    lines += [f"{key}={value}" for key, value in settings.items()]
+    lines += [f"{key}={value}" for key, value in config.items()]
     return "\n".join(lines) + "\n"
 
 

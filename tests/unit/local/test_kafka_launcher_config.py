@@ -12,6 +12,7 @@ from fraudstream.config import Settings
 from fraudstream.errors import LocalStackError
 from fraudstream.local.kafka import (
     BrokerPorts,
+    broker_config,
     broker_ports,
     ensure_kafka_jars,
     formatted_cluster_id,
@@ -113,3 +114,11 @@ def test_without_maven_the_error_says_what_to_install(
 
     with pytest.raises(LocalStackError, match="apt-get install maven"):
         ensure_kafka_jars(Settings(cache_dir=tmp_path))
+
+
+def test_a_container_binds_every_interface_but_advertises_the_loopback() -> None:
+    config = broker_config(BrokerPorts(broker=19092, controller=9093), "/data", bind="0.0.0.0")
+
+    assert config["listeners"] == "PLAINTEXT://0.0.0.0:19092,CONTROLLER://0.0.0.0:9093"
+    assert config["advertised.listeners"] == "PLAINTEXT://127.0.0.1:19092"
+    assert config["log.dirs"] == "/data"
