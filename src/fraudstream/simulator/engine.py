@@ -130,6 +130,11 @@ class Engine:
         while True:
             yield self._next()
 
+    @property
+    def covered_until(self) -> int:
+        """Kaggle-clock second up to which every transaction has been yielded."""
+        return self._origin + self._block * BLOCK_DAYS * SECONDS_PER_DAY
+
     # -- one block ---------------------------------------------------------------------------
 
     def _next(self) -> Batch:

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, cast, overload
 
+import numpy as np
 import pandas as pd
 
 from fraudstream.errors import ConfigError, SourceError
@@ -71,21 +72,22 @@ class Simulator:
         low = None if start is None else to_seconds(start)
         high = None if end is None else to_seconds(end)
         left = n_rows
-        for batch in Engine(self.params, self.seed, self.population).blocks():
-            if left == 0 or (high is not None and batch.size and batch.t[0] >= high):
+        engine = Engine(self.params, self.seed, self.population)
+        for batch in engine.blocks():
+            if left == 0:
                 return
-            part = batch
-            if low is not None or high is not None:
-                keep = (part.t >= (low if low is not None else part.t[:1].min(initial=0))) & (
-                    part.t < (high if high is not None else part.t.max(initial=0) + 1)
-                )
-                part = part.take(keep)
+            keep = np.ones(batch.size, dtype=bool)
+            if low is not None:
+                keep &= batch.t >= low
+            if high is not None:
+                keep &= batch.t < high
+            part = batch.take(keep)
             if left is not None:
                 part = part.take(slice(0, left))
                 left -= part.size
             if part.size:
                 yield part
-            if high is not None and batch.size and batch.t[-1] >= high:
+            if high is not None and engine.covered_until >= high:
                 return
 
     def frame(
