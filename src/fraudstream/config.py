@@ -143,6 +143,9 @@ class Settings(BaseSettings):
     sim_merchants: int = Field(default=700, ge=14)
     sim_fraud_rate: float = Field(default=0.005, ge=0, le=0.5)
     sim_label_delay_days: float = Field(default=3.0, ge=0)
+    real_data: Path | None = Field(
+        default=None, description="Real Sparkov rows (Kaggle layout) for calibration and fidelity."
+    )
     produce_rate: float = Field(default=200.0, ge=0, description="Transactions/s; 0 = unpaced.")
 
     # -- trainer --------------------------------------------------------------------------------

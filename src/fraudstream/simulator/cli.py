@@ -175,15 +175,13 @@ def _write_labels(sim: Simulator, rows: int, path: Path) -> None:
 
 
 def _real_path(real: Path | None) -> Path:
-    import os
-
+    from fraudstream.config import load_settings
     from fraudstream.simulator.reference import REAL_DATA_ENV
 
-    if real is not None:
-        return real
-    if os.environ.get(REAL_DATA_ENV):
-        return Path(os.environ[REAL_DATA_ENV])
-    raise ConfigError(f"give --real PATH or set {REAL_DATA_ENV} to the real Sparkov rows")
+    found = real or load_settings().real_data
+    if found is None:
+        raise ConfigError(f"give --real PATH or set {REAL_DATA_ENV} to the real Sparkov rows")
+    return found
 
 
 def calibrate(
