@@ -219,6 +219,8 @@ def fidelity(
     """Simulated rows against real ones: PSI and KS per feature, tables and plots."""
     from fraudstream.simulator.fidelity import print_table, run_report
 
-    report = run_report(_real_path(real), out, rows=rows, sim_path=sim, seed=seed)
+    what = f"reading {sim}" if sim else f"simulating {rows:,} rows and the dense windows"
+    with console.status(f"{what}, comparing with the real rows, plotting..."):
+        report = run_report(_real_path(real), out, rows=rows, sim_path=sim, seed=seed)
     print_table(report, console)
     console.print(f"table and plots in {out}")
