@@ -23,6 +23,7 @@ from fraudstream.simulator.calibrate import window_card_rates
 from fraudstream.simulator.params import SimParams, default_calibration
 from fraudstream.simulator.reference import (
     DENSE_WINDOWS,
+    DenseWindow,
     calendar_reference,
     derived_columns,
     load_real,
@@ -105,12 +106,21 @@ def _categorical(feature: str, label: Label, real: np.ndarray, sim: np.ndarray) 
     )
 
 
-def card_rates(derived: pd.DataFrame) -> np.ndarray:
-    """Per-card legitimate transactions per average day, in every dense window the rows cover."""
+def covered_windows(derived: pd.DataFrame) -> list[DenseWindow]:
+    """The dense windows a frame's rows span from start to end (a short file may miss some)."""
+    if derived.empty:
+        return []
+    first, last = derived["ts"].min(), derived["ts"].max()
+    slack = pd.Timedelta(hours=1)
+    return [w for w in DENSE_WINDOWS if first <= w.start + slack and last >= w.end - slack]
+
+
+def card_rates(derived: pd.DataFrame, windows: list[DenseWindow] | None = None) -> np.ndarray:
+    """Per-card legitimate transactions per average day, in each of ``windows`` (default all)."""
     cal = default_calibration()
     rates = [
         window_card_rates(derived, window, cal.legit.hour_p, cal.legit.weekday_p).to_numpy()
-        for window in DENSE_WINDOWS
+        for window in (DENSE_WINDOWS if windows is None else windows)
     ]
     return np.concatenate(rates) if rates else np.empty(0)
 
@@ -151,7 +161,9 @@ def compare(real: pd.DataFrame, sim: pd.DataFrame, windows: pd.DataFrame) -> lis
             _categorical(f, lab, r[f].to_numpy(), s[f].to_numpy()) for f in ("category", "gender")
         )
         results.extend(_numeric(f, lab, r[f].to_numpy(), s[f].to_numpy()) for f in NUMERIC)
-    real_rates, sim_rates = card_rates(real), card_rates(windows)
+    # Compare only windows the simulated rows cover, the same ones on both sides.
+    covered = covered_windows(windows)
+    real_rates, sim_rates = card_rates(real, covered), card_rates(windows, covered)
     if real_rates.size and sim_rates.size:
         results.append(_numeric("card_daily_rate", "legit", real_rates, sim_rates))
     return results

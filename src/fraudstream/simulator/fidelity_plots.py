@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from fraudstream.schema import CATEGORIES
-from fraudstream.simulator.fidelity import card_rates
+from fraudstream.simulator.fidelity import card_rates, covered_windows
 from fraudstream.simulator.reference import calendar_reference
 
 _REAL: Final = "#1f77b4"
@@ -110,7 +110,8 @@ def plot_all(real: pd.DataFrame, sim: pd.DataFrame, windows: pd.DataFrame, out: 
         _save(fig, written[-1])
 
     fig, axes = _figure(1)
-    r_rates, s_rates = card_rates(real), card_rates(windows)
+    covered = covered_windows(windows)
+    r_rates, s_rates = card_rates(real, covered), card_rates(windows, covered)
     if r_rates.size and s_rates.size:
         _hist(axes[0][0], r_rates, s_rates, "legitimate transactions per card per average day")
     written.append(out / "card_daily_rate.png")
