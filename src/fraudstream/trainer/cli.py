@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -86,16 +87,20 @@ def evaluate(
         ..., "--model", help="models:/NAME@champion, models:/NAME/3, runs:/ID/model or a folder"
     ),
     data: str = typer.Option(..., "--data", help="Labelled transactions (as for train)."),
+    since: Annotated[
+        datetime | None,
+        typer.Option(
+            "--since",
+            help="Score only rows from this transaction time on; earlier rows give card history.",
+            formats=["%Y-%m-%d", "%Y-%m-%d %H:%M:%S"],
+        ),
+    ] = None,
     as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
 ) -> None:
     """Score labelled data with a model at its own threshold and print the metrics."""
-    import numpy as np
-
-    from fraudstream.features import batch_features
-    from fraudstream.metrics import evaluate as evaluate_scores
     from fraudstream.registry import load_model
-    from fraudstream.schema import LABEL_COLUMN
     from fraudstream.sources import read_frame
+    from fraudstream.trainer.evaluation import score_frame
     from fraudstream.trainer.validation import prepare
 
     settings = load_settings()
@@ -104,13 +109,7 @@ def evaluate(
     with console.status(f"reading {data}"):
         frame, _ = prepare(read_frame(data, settings), data)
     with console.status(f"scoring {len(frame):,} rows"):
-        scores = scorer.score(batch_features(frame).to_numpy())
-    metrics = evaluate_scores(
-        frame[LABEL_COLUMN].to_numpy(dtype=np.int64),
-        scores,
-        scorer.threshold,
-        amount=frame["amt"].to_numpy(),
-    ).model_dump()
+        metrics = score_frame(scorer, frame, since=since).metrics(scorer.threshold).model_dump()
     figures = {"model": scorer.name, "version": scorer.version, **metrics}
     if as_json:
         out.print_json(json.dumps(figures))
