@@ -24,6 +24,7 @@ from fraudstream.simulator.params import (
     ActivityProfile,
     Calibration,
     ClassProfile,
+    HabitProfile,
     StreakProfile,
 )
 from fraudstream.simulator.reference import (
@@ -31,6 +32,7 @@ from fraudstream.simulator.reference import (
     DenseWindow,
     calendar_reference,
     derived_columns,
+    in_dense_windows,
     load_real,
 )
 
@@ -155,6 +157,75 @@ def activity_profile(derived: pd.DataFrame, legit: ClassProfile) -> ActivityProf
     )
 
 
+def _normal_scores(ranks: pd.Series) -> np.ndarray:
+    """Ranks in (0, 1] to standard-normal scores (mid-rank, so no score is infinite)."""
+    from scipy.special import ndtri
+
+    n = len(ranks)
+    return np.asarray(ndtri(np.clip(ranks.to_numpy() - 0.5 / n, 1e-9, 1 - 1e-9)))
+
+
+def _icc(values: np.ndarray, cards: np.ndarray) -> float:
+    """One-way intraclass correlation: the share of variance that lies between cards."""
+    frame = pd.DataFrame({"v": values, "c": cards})
+    sizes = frame.groupby("c")["v"].transform("size")
+    frame = frame[sizes >= 2]
+    groups = frame.groupby("c")["v"]
+    k, means = groups.size(), groups.mean()
+    n, m = len(frame), len(k)
+    between = float((k * (means - frame["v"].mean()) ** 2).sum()) / (m - 1)
+    within = float(((frame["v"] - frame["c"].map(means)) ** 2).sum()) / (n - m)
+    k0 = (n - float((k**2).sum()) / n) / (m - 1)
+    return (between - within) / (between + (k0 - 1) * within)
+
+
+def _dirichlet_concentration(rows: pd.DataFrame, shares: dict[str, float]) -> float:
+    """Concentration of per-card category tastes, by the method of moments.
+
+    Under a Dirichlet-multinomial, a card with n transactions has a Pearson statistic whose
+    mean is (J - 1)(n + a)/(1 + a); solving the average over cards for ``a`` gives the
+    concentration (large: cards shop like the population; small: each has favourites).
+    """
+    table = pd.crosstab(rows["cc_num"], rows["category"]).reindex(columns=CATEGORIES, fill_value=0)
+    table = table[table.sum(axis=1) >= 2]
+    n = table.sum(axis=1).to_numpy(dtype=np.float64)
+    p = np.array([shares[c] for c in CATEGORIES])
+    expected = np.outer(n, p)
+    pearson = (((table.to_numpy() - expected) ** 2) / expected).sum(axis=1) / (len(p) - 1)
+    target = float(pearson.mean())
+    low, high = 1e-3, 1e4
+    if target <= float(np.mean((n + high) / (1 + high))):
+        return high
+    for _ in range(200):
+        mid = float(np.sqrt(low * high))
+        if float(np.mean((n + mid) / (1 + mid))) > target:
+            low = mid
+        else:
+            high = mid
+    return float(np.sqrt(low * high))
+
+
+def habit_profile(derived: pd.DataFrame, legit: ClassProfile) -> HabitProfile:
+    """How much each card keeps to its own amounts, hours and categories (dense windows).
+
+    The simulator draws a card's amounts and hours through a Gaussian copula with correlation
+    rho to the card's own score, which makes the intraclass correlation of the normal scores
+    rho squared; so rho is the square root of the ICC measured on real cards.
+    """
+    rows = derived[(derived["is_fraud"] == 0) & in_dense_windows(derived["ts"])]
+    if rows["cc_num"].nunique() < MIN_ROWS:
+        raise DataRefused("the dense windows hold too few cards to measure card habits")
+    cards = rows["cc_num"].to_numpy()
+    amount = _normal_scores(rows.groupby("category")["amt"].rank(pct=True))
+    clock = rows["ts"].dt.hour * 3600 + rows["ts"].dt.minute * 60 + rows["ts"].dt.second
+    hour = _normal_scores(clock.rank(pct=True))
+    return HabitProfile(
+        amount_rho=_r(float(np.sqrt(max(_icc(amount, cards), 0.0)))),
+        hour_rho=_r(float(np.sqrt(max(_icc(hour, cards), 0.0)))),
+        category_concentration=_r(_dirichlet_concentration(rows, legit.category_p)),
+    )
+
+
 def derive(frame: pd.DataFrame) -> Calibration:
     """The whole calibration from a Kaggle-layout frame of real rows."""
     derived = derived_columns(frame)
@@ -175,6 +246,7 @@ def derive(frame: pd.DataFrame) -> Calibration:
         fraud=class_profile(fraud, fraud),
         streak=streak_profile(derived),
         activity=activity_profile(derived, legit_profile),
+        habits=habit_profile(derived, legit_profile),
         merchant_offset_deg=_r(float(np.ceil(offsets.max() * 100) / 100)),
         merchant_share=dict(
             zip(CATEGORIES, _shares(merchants["category"], CATEGORIES), strict=True)

@@ -108,6 +108,7 @@ class Engine:
         self.seed = seed
         self.pop = population
         self.sampler = Sampler(params.calibration)
+        self._habits = params.habits
         cal = params.calibration
         self._start = to_seconds(params.start)
         self._origin = self._start - self._start % SECONDS_PER_DAY
@@ -166,7 +167,7 @@ class Engine:
         return out.with_trans_num(_hex_ids(rng, out.size))
 
     def _legit(self, rng: np.random.Generator, day_seconds: IntArray, rate: FloatArray) -> Batch:
-        pop, s, p = self.pop, self.sampler, self.params
+        pop, s = self.pop, self.sampler
         counts = rng.poisson(np.outer(pop.daily_rate, rate))
         cell = np.repeat(np.arange(counts.size), counts.ravel())
         customer = cell // BLOCK_DAYS
@@ -178,13 +179,13 @@ class Engine:
                 dtype=np.float64,
             )
 
-        hour = s.hours(rng, habit(pop.hour_z, p.hour_habit), n, fraud=False)
+        hour = s.hours(rng, habit(pop.hour_z, self._habits.hour_rho), n, fraud=False)
         t = day_seconds[cell % BLOCK_DAYS] + hour * 3600 + rng.integers(0, 3600, n)
         draw = rng.random(n)
         category = np.minimum(
             (draw[:, None] > pop.category_cdf[customer]).sum(axis=1), len(CATEGORIES) - 1
         ).astype(np.int64)
-        amt = s.amounts(habit(pop.amount_z, p.amount_habit), category, fraud=False)
+        amt = s.amounts(habit(pop.amount_z, self._habits.amount_rho), category, fraud=False)
         dlat, dlon = s.near_offsets(rng, n)
         return Batch(
             t=t,

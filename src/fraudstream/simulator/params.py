@@ -81,6 +81,17 @@ class ActivityProfile(_Frozen):
     """The estimate of each dense window, before averaging; they differ by season."""
 
 
+class HabitProfile(_Frozen):
+    """How much a card keeps to its own ways, from the dense windows."""
+
+    amount_rho: Annotated[float, Field(ge=0, lt=1)]
+    """Copula correlation of a card's amounts (within category) with its own spending level."""
+    hour_rho: Annotated[float, Field(ge=0, lt=1)]
+    """Copula correlation of a card's times of day with its own early-or-late habit."""
+    category_concentration: Annotated[float, Field(gt=0)]
+    """Dirichlet concentration of a card's category tastes around the population mix."""
+
+
 class Calibration(_Frozen):
     """Aggregates of real Sparkov rows, as written by ``fraudstream report calibrate``."""
 
@@ -91,6 +102,7 @@ class Calibration(_Frozen):
     fraud: ClassProfile
     streak: StreakProfile
     activity: ActivityProfile
+    habits: HabitProfile
     merchant_offset_deg: Annotated[float, Field(gt=0)]
     """Merchants sit uniformly within this many degrees of the cardholder's home, per axis."""
     merchant_share: dict[str, Share]
@@ -142,13 +154,13 @@ class SimParams(_Frozen):
     drift_weight: float = Field(default=0.5, gt=0, le=1)
     label_delay_days: float = Field(default=3.0, ge=0)
     """Labels (chargebacks) become known this long after the transaction."""
-    amount_habit: float = Field(default=0.3, ge=0, lt=1)
-    """How much a card sticks to its own spending level (0: none), copula correlation."""
-    hour_habit: float = Field(default=0.3, ge=0, lt=1)
-    """How much a card sticks to its own hours of the day (0: none)."""
-    category_concentration: float = Field(default=20.0, gt=0)
-    """Dirichlet concentration of a card's category tastes around the population mix;
-    lower values give cards stronger preferences."""
+    amount_habit: float | None = Field(default=None, ge=0, lt=1)
+    """How much a card sticks to its own spending level (0: none); None: calibrated."""
+    hour_habit: float | None = Field(default=None, ge=0, lt=1)
+    """How much a card sticks to its own hours of the day (0: none); None: calibrated."""
+    category_concentration: float | None = Field(default=None, gt=0)
+    """Spread of a card's category tastes around the population mix (lower: stronger
+    favourites); None: calibrated."""
     calibration: Calibration = Field(default_factory=default_calibration)
 
     @model_validator(mode="after")
@@ -156,6 +168,18 @@ class SimParams(_Frozen):
         if self.fraud_rate > 0 and not any(w > 0 for w in self.fraud_mix.values()):
             raise ValueError("fraud_mix needs at least one scenario with a positive weight")
         return self
+
+    @property
+    def habits(self) -> HabitProfile:
+        """The habit knobs in force: the ones set here, the calibrated ones otherwise."""
+        cal = self.calibration.habits
+        return HabitProfile(
+            amount_rho=cal.amount_rho if self.amount_habit is None else self.amount_habit,
+            hour_rho=cal.hour_rho if self.hour_habit is None else self.hour_habit,
+            category_concentration=cal.category_concentration
+            if self.category_concentration is None
+            else self.category_concentration,
+        )
 
     def mix_vector(self, after_drift: bool) -> list[float]:
         """Scenario weights (in :class:`Scenario` order), normalised, before or after drift."""

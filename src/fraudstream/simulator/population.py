@@ -216,7 +216,7 @@ def build_population(params: SimParams, seed: int) -> Population:
         cards.append(number)
 
     base = np.array([cal.legit.category_p[c] for c in CATEGORIES])
-    tastes = rng.dirichlet(params.category_concentration * base / base.sum(), size=n)
+    tastes = rng.dirichlet(params.habits.category_concentration * base / base.sum(), size=n)
     shape = cal.activity.gamma_shape
     daily_rate = cal.activity.daily_mean * rng.gamma(shape, 1.0 / shape, size=n)
 
