@@ -143,6 +143,27 @@ def _topic_bytes_on_disk(data_dir: Path, topic: str) -> int:
     return sum(p.stat().st_size for p in (data_dir / "data").glob(f"{topic}-*/*.log"))
 
 
+def one_run(settings: Settings, messages: Messages, partitions: int, swap: bool) -> dict[str, Any]:
+    """Every loop once, on fresh topics and groups; ``swap`` runs each wrapper before its raw
+    twin, so that a neighbour's load or the JVM's warming does not always favour the same one."""
+    n = len(messages)
+    payload = sum(len(k) + len(v) for k, v in messages)
+    raw, topic = (f"bench-{uuid.uuid4().hex[:8]}" for _ in range(2))
+    ensure_topics(settings, [TopicSpec(raw, partitions), TopicSpec(topic, partitions)])
+    steps: list[tuple[str, Callable[[], dict[str, float]]]] = [
+        ("produce_raw", lambda: _rate(n, payload, produce_raw(settings, raw, messages))),
+        ("produce", lambda: _rate(n, payload, produce_wrapper(settings, topic, messages))),
+        ("consume_raw", lambda: _read_rate(n, payload, consume_raw(settings, topic, n))),
+        ("consume", lambda: _read_rate(n, payload, consume_wrapper(settings, topic, n, False))),
+    ]
+    if swap:
+        steps = [steps[1], steps[0], steps[3], steps[2]]
+    result: dict[str, Any] = {name: step() for name, step in steps}
+    result["consume_orjson"] = _read_rate(n, payload, consume_wrapper(settings, topic, n, True))
+    result["topic"] = topic
+    return result
+
+
 @contextlib.contextmanager
 def broker(bootstrap: str | None) -> Iterator[tuple[str, Path | None]]:
     """The broker to measure: the given one, or a fresh one from the local launcher."""
@@ -172,20 +193,15 @@ def main() -> None:
     runs: list[dict[str, Any]] = []
     with broker(args.bootstrap) as (bootstrap, data_dir):
         settings = Settings(kafka_bootstrap_servers=bootstrap)
-        warm_up = f"bench-warm-up-{uuid.uuid4().hex[:8]}"  # the first producer waits for its
-        ensure_topics(settings, [TopicSpec(warm_up, args.partitions)])  # id while the
-        produce_wrapper(settings, warm_up, messages[:5000])  # coordinator loads: not timed
+        # Untimed warm-up: the first producer waits for its id while the coordinator loads,
+        # and a fresh JVM serves its first fetches from interpreted code.
+        warm_up, warm = f"bench-warm-up-{uuid.uuid4().hex[:8]}", min(n, 50_000)
+        ensure_topics(settings, [TopicSpec(warm_up, args.partitions)])
+        produce_wrapper(settings, warm_up, messages[:warm])
+        consume_wrapper(settings, warm_up, warm, False)
         for run in range(1, args.repeat + 1):
-            raw_topic, topic = (f"bench-{uuid.uuid4().hex[:8]}" for _ in range(2))
-            specs = [TopicSpec(raw_topic, args.partitions), TopicSpec(topic, args.partitions)]
-            ensure_topics(settings, specs)
-            result: dict[str, Any] = {
-                "produce_raw": _rate(n, payload, produce_raw(settings, raw_topic, messages)),
-                "produce": _rate(n, payload, produce_wrapper(settings, topic, messages)),
-                "consume_raw": _read_rate(n, payload, consume_raw(settings, topic, n)),
-                "consume": _read_rate(n, payload, consume_wrapper(settings, topic, n, False)),
-                "consume_orjson": _read_rate(n, payload, consume_wrapper(settings, topic, n, True)),
-            }
+            result = one_run(settings, messages, args.partitions, swap=run % 2 == 0)
+            topic = result.pop("topic")
             if data_dir is not None:
                 on_disk = _topic_bytes_on_disk(data_dir, topic)
                 result["lz4_ratio_on_disk"] = round(payload / on_disk, 2)
@@ -232,7 +248,10 @@ def main() -> None:
             "median": median,
             "ratios": {
                 f"{loop}_vs_{base}": round(
-                    median[loop]["messages_per_s"] / median[base]["messages_per_s"], 3
+                    statistics.median(
+                        r[loop]["messages_per_s"] / r[base]["messages_per_s"] for r in runs
+                    ),
+                    3,
                 )
                 for loop, base in (
                     ("produce", "produce_raw"),

@@ -97,6 +97,27 @@ class Producer:
         Without ``partition`` the key chooses it with murmur2, as Java and aiokafka (Faust)
         producers do, so a card lands on the same partition whoever writes it.
         """
+        client = self._client
+        try:
+            if partition is None and headers is None:  # the hot path: one C call
+                client.produce(topic, value, key)
+            else:
+                self._produce_slowly(topic, value, key, partition, headers)
+        except BufferError:
+            self._produce_slowly(topic, value, key, partition, headers)
+        except KafkaException as exc:
+            raise broker_error(f"produce to {topic}", exc, self.bootstrap) from exc
+        client.poll(0)
+
+    def _produce_slowly(
+        self,
+        topic: str,
+        value: bytes | None,
+        key: bytes | str | None,
+        partition: int | None,
+        headers: Sequence[tuple[str, bytes]] | None,
+    ) -> None:
+        """Produce with a partition or headers, waiting for room while the local queue is full."""
         where = -1 if partition is None else partition  # -1: let the partitioner choose
         listed: list[tuple[str, str | bytes | None]] | None = list(headers) if headers else None
         while True:
@@ -105,10 +126,7 @@ class Producer:
             except BufferError:
                 self._client.poll(_FULL_QUEUE_WAIT)
                 continue
-            except KafkaException as exc:
-                raise broker_error(f"produce to {topic}", exc, self.bootstrap) from exc
-            break
-        self._client.poll(0)
+            return
 
     def poll(self, timeout: float = 0) -> None:
         """Serve delivery reports (counts them); long-running producers call it now and then."""
