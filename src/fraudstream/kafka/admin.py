@@ -3,7 +3,7 @@
 Called by ``fraudstream up`` once the broker answers, by ``fraudstream topics``, and by the test
 fixtures. Creating a topic is not the end of it: for about a second after "Kafka Server
 started", and after a topic is created, clients still see NOT_LEADER_FOR_PARTITION; hence
-:func:`wait_for_topics`, which waits until every partition has a leader.
+:func:`wait_for_topics`, which waits until every partition has a leader that answers.
 """
 
 from __future__ import annotations
@@ -291,9 +291,11 @@ def committed_offsets(
     """The offsets group ``group_id`` has committed on ``topics``, by (topic, partition).
 
     An offset is the next message the group will read, as Kafka counts it; partitions the
-    group never committed are left out. Read through a consumer that never joins the group:
-    the admin client's ListConsumerGroupOffsets crashes the process (SIGSEGV) in librdkafka
-    2.16 when the group's coordinator is still loading (confluent-kafka-javascript #374).
+    group never committed are left out. Read through a consumer that never joins the group,
+    not the admin client: its ListConsumerGroupOffsets crashed the whole process (SIGSEGV) now
+    and then on a freshly started broker with librdkafka 2.16.0, as reported in
+    confluent-kafka-javascript #374 (a NOT_COORDINATOR answer handled on a client without a
+    consumer group).
     """
     bootstrap = settings.kafka_bootstrap_servers
     timeout = settings.kafka_timeout_seconds
