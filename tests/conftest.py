@@ -14,6 +14,7 @@ import pytest
 pytest_plugins: list[str] = [
     "fixtures.frames",
     "fixtures.kafka",
+    "fixtures.models",
     "fixtures.postgres",
     "fixtures.s3",
 ]

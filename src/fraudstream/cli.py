@@ -28,11 +28,21 @@ _err = Console(stderr=True)
 def _register() -> None:
     from fraudstream.kafka import cli as kafka_cli
     from fraudstream.local import cli as local_cli
+    from fraudstream.model_service import cli as service_cli
     from fraudstream.simulator import cli as simulator_cli
     from fraudstream.storage import cli as storage_cli
+    from fraudstream.stream_processor import cli as stream_cli
     from fraudstream.trainer import cli as trainer_cli
 
-    for module in (local_cli, simulator_cli, kafka_cli, storage_cli, trainer_cli):
+    for module in (
+        local_cli,
+        simulator_cli,
+        kafka_cli,
+        storage_cli,
+        trainer_cli,
+        service_cli,
+        stream_cli,
+    ):
         module.register(app)
 
 
