@@ -1,13 +1,18 @@
 """Kafka baseline: how fast confluent-kafka produces and consumes Sparkov JSON on this machine.
 
 Every later pipeline figure (producer, stream processor, sink) is compared against this ceiling:
-nothing that reads or writes Kafka here can be faster than Kafka alone. Four loops, each timed
-on its own topic or group, on the broker of the local launcher (or ``--bootstrap``):
+nothing that reads or writes Kafka here can be faster than Kafka alone. Five loops, each timed
+on its own topic or group, on the broker of the local launcher (or ``--bootstrap``), after an
+untimed warm-up:
 
 - produce: fraudstream's Producer (acks=all, idempotent, lz4, linger 20 ms, 1 MB batches), and
   the raw confluent-kafka Producer with the same configuration: the baseline of the ratio;
-- consume: fraudstream's Consumer and the raw one, batches of 10,000, values left undecoded,
-  and the wrapper again with ``orjson.loads`` on every value (what any real reader pays).
+- consume: fraudstream's Consumer and the raw one (same configuration), batches of 10,000,
+  values left undecoded, and the wrapper again with ``orjson.loads`` on every value (what any
+  real reader pays).
+
+Each loop reports wall-clock rates and the client's own CPU per message (this process: Python
+and librdkafka's threads), which a busy neighbour on a shared machine disturbs far less.
 
 Usage: ``.venv/bin/python bench/kafka_baseline.py [--messages 200000] [--partitions 6]
 [--repeat 3] [--bootstrap HOST:PORT]``; writes ``bench/results/kafka_baseline.json``.
@@ -23,6 +28,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -43,17 +49,36 @@ BATCH = 10_000
 LOOPS = ("produce_raw", "produce", "consume_raw", "consume", "consume_orjson")
 
 
-def produce_wrapper(settings: Settings, topic: str, messages: Messages) -> float:
-    started = time.perf_counter()
+@dataclass(frozen=True)
+class Timing:
+    """One timed loop: wall time is the figure, this process's CPU time (Python and librdkafka's
+    threads) says what the client itself costs, which a busy neighbour disturbs far less."""
+
+    seconds: float
+    cpu_seconds: float
+    with_join_seconds: float | None = None
+    """Consumers: from subscribing to the last message (the group join and first fetch)."""
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+
+    def timing(self, **extra: float) -> Timing:
+        return Timing(time.perf_counter() - self.wall, time.process_time() - self.cpu, **extra)
+
+
+def produce_wrapper(settings: Settings, topic: str, messages: Messages) -> Timing:
+    clock = _Clock()
     with Producer(settings) as producer:
         for key, value in messages:
             producer.produce(topic, value, key=key)
-    elapsed = time.perf_counter() - started
+    timing = clock.timing()
     assert producer.delivered == len(messages), producer.delivered
-    return elapsed
+    return timing
 
 
-def produce_raw(settings: Settings, topic: str, messages: Messages) -> float:
+def produce_raw(settings: Settings, topic: str, messages: Messages) -> Timing:
     delivered = 0
 
     def on_delivery(error: confluent_kafka.KafkaError | None, _message: object) -> None:
@@ -62,7 +87,7 @@ def produce_raw(settings: Settings, topic: str, messages: Messages) -> float:
             delivered += 1
 
     producer = confluent_kafka.Producer({**producer_config(settings), "on_delivery": on_delivery})
-    started = time.perf_counter()
+    clock = _Clock()
     for key, value in messages:
         while True:
             try:
@@ -73,34 +98,32 @@ def produce_raw(settings: Settings, topic: str, messages: Messages) -> float:
             break
         producer.poll(0)
     producer.flush()
-    elapsed = time.perf_counter() - started
+    timing = clock.timing()
     assert delivered == len(messages), delivered
-    return elapsed
+    return timing
 
 
 def _timed_drain(
     consume: Callable[[], list[Any]], n: int, per_message: Callable[[Any], object]
-) -> tuple[float, float]:
-    """(seconds from subscribing to the last message, seconds from the first batch to the last).
-
-    The second figure leaves out the group join and first fetch: the steady reading rate.
-    """
-    started = time.perf_counter()
-    first_at = 0.0
-    first_count = 0
-    count = 0
+) -> Timing:
+    """The steady reading rate: from the first batch to the last (scaled to ``n`` messages),
+    leaving out the group join and first fetch, which ``with_join_seconds`` includes."""
+    subscribed = time.perf_counter()
+    clock: _Clock | None = None
+    first_count = count = 0
     while count < n:
         batch = consume()
         if not batch:
             continue
         for message in batch:
             per_message(message)
-        if not first_at:
-            first_at, first_count = time.perf_counter(), len(batch)
+        if clock is None:
+            clock, first_count = _Clock(), len(batch)
         count += len(batch)
-    ended = time.perf_counter()
-    steady = (ended - first_at) * n / max(1, n - first_count)
-    return ended - started, steady
+    assert clock is not None
+    steady = clock.timing(with_join_seconds=time.perf_counter() - subscribed)
+    scale = n / max(1, n - first_count)
+    return replace(steady, seconds=steady.seconds * scale, cpu_seconds=steady.cpu_seconds * scale)
 
 
 def _ignore(_message: object) -> None:
@@ -111,13 +134,13 @@ def _decode(message: Any) -> None:
     orjson.loads(message.value())
 
 
-def consume_wrapper(settings: Settings, topic: str, n: int, decode: bool) -> tuple[float, float]:
+def consume_wrapper(settings: Settings, topic: str, n: int, decode: bool) -> Timing:
     with Consumer(settings, f"bench-{uuid.uuid4().hex[:8]}") as consumer:
         consumer.subscribe([topic])
         return _timed_drain(lambda: consumer.consume(BATCH, 1.0), n, _decode if decode else _ignore)
 
 
-def consume_raw(settings: Settings, topic: str, n: int) -> tuple[float, float]:
+def consume_raw(settings: Settings, topic: str, n: int) -> Timing:
     consumer = confluent_kafka.Consumer(consumer_config(settings, f"bench-{uuid.uuid4().hex[:8]}"))
     try:
         consumer.subscribe([topic])
@@ -126,17 +149,16 @@ def consume_raw(settings: Settings, topic: str, n: int) -> tuple[float, float]:
         consumer.close()
 
 
-def _rate(n: int, payload: int, seconds: float) -> dict[str, float]:
-    return {
-        "seconds": round(seconds, 3),
-        "messages_per_s": round(n / seconds),
-        "mb_per_s": round(payload / seconds / 1e6, 1),
+def _rate(n: int, payload: int, timing: Timing) -> dict[str, float]:
+    figures = {
+        "seconds": round(timing.seconds, 3),
+        "messages_per_s": round(n / timing.seconds),
+        "mb_per_s": round(payload / timing.seconds / 1e6, 1),
+        "client_cpu_us_per_message": round(timing.cpu_seconds / n * 1e6, 2),
     }
-
-
-def _read_rate(n: int, payload: int, timings: tuple[float, float]) -> dict[str, float]:
-    total, steady = timings
-    return {**_rate(n, payload, steady), "with_join_seconds": round(total, 3)}
+    if timing.with_join_seconds is not None:
+        figures["with_join_seconds"] = round(timing.with_join_seconds, 3)
+    return figures
 
 
 def _topic_bytes_on_disk(data_dir: Path, topic: str) -> int:
@@ -153,13 +175,13 @@ def one_run(settings: Settings, messages: Messages, partitions: int, swap: bool)
     steps: list[tuple[str, Callable[[], dict[str, float]]]] = [
         ("produce_raw", lambda: _rate(n, payload, produce_raw(settings, raw, messages))),
         ("produce", lambda: _rate(n, payload, produce_wrapper(settings, topic, messages))),
-        ("consume_raw", lambda: _read_rate(n, payload, consume_raw(settings, topic, n))),
-        ("consume", lambda: _read_rate(n, payload, consume_wrapper(settings, topic, n, False))),
+        ("consume_raw", lambda: _rate(n, payload, consume_raw(settings, topic, n))),
+        ("consume", lambda: _rate(n, payload, consume_wrapper(settings, topic, n, False))),
     ]
     if swap:
         steps = [steps[1], steps[0], steps[3], steps[2]]
     result: dict[str, Any] = {name: step() for name, step in steps}
-    result["consume_orjson"] = _read_rate(n, payload, consume_wrapper(settings, topic, n, True))
+    result["consume_orjson"] = _rate(n, payload, consume_wrapper(settings, topic, n, True))
     result["topic"] = topic
     return result
 
@@ -213,7 +235,8 @@ def main() -> None:
             )
     median = {
         loop: {
-            k: statistics.median(r[loop][k] for r in runs) for k in ("messages_per_s", "mb_per_s")
+            k: round(statistics.median(r[loop][k] for r in runs), 2)
+            for k in ("messages_per_s", "mb_per_s", "client_cpu_us_per_message")
         }
         for loop in LOOPS
     }

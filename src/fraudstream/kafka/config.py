@@ -31,6 +31,13 @@ PRODUCER_DEFAULTS: Final[Mapping[str, ConfigValue]] = {
     "allow.auto.create.topics": False,
 }
 
+CONSUMER_DEFAULTS: Final[Mapping[str, ConfigValue]] = {
+    # librdkafka (>= 2.4) stops fetching for 1 s whenever its local queue is full, even if the
+    # application empties it a millisecond later: measured, a 0.9 s stall in one read of two,
+    # which cut a 200,000-message read from ~400k to ~140k messages/s.
+    "fetch.queue.backoff.ms": 20,
+}
+
 OffsetReset = Literal["earliest", "latest"]
 
 
@@ -73,6 +80,7 @@ def consumer_config(
         "group.id": group_id,
         "auto.offset.reset": auto_offset_reset,
         "enable.auto.commit": auto_commit,
+        **CONSUMER_DEFAULTS,
         **(overrides or {}),
     }
 

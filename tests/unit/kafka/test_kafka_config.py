@@ -41,6 +41,7 @@ def test_consumer_names_its_group_and_does_not_commit_on_its_own() -> None:
     assert config["group.id"] == "scorers"
     assert config["auto.offset.reset"] == "latest"
     assert config["enable.auto.commit"] is False
+    assert config["fetch.queue.backoff.ms"] <= 100  # librdkafka's 1 s stalls reads
     assert consumer_config(Settings(), "g", auto_commit=True)["enable.auto.commit"] is True
 
 
