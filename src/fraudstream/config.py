@@ -155,6 +155,12 @@ class Settings(BaseSettings):
     )
     train_search_seconds: float = Field(default=120.0, ge=0)
     train_min_frauds: int = Field(default=5, ge=1, description="In each time slice.")
+    train_search_rows: int = Field(
+        default=250_000,
+        ge=0,
+        description="Benchmark and search on the latest N training rows (0: all); the winner "
+        "is then refitted on every training row.",
+    )
     train_threads: int = Field(default=0, ge=0, description="0 uses every core.")
     train_seed: int = 42
     mlflow_experiment: str = "fraudstream"
