@@ -15,6 +15,7 @@ pytest_plugins: list[str] = [
     "fixtures.frames",
     "fixtures.kafka",
     "fixtures.models",
+    "fixtures.pipeline",
     "fixtures.postgres",
     "fixtures.s3",
 ]
