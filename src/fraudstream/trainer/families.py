@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -34,6 +35,9 @@ KINDS: Final[dict[Family, Kind]] = {
     "xgboost": "xgboost",
 }
 """How each family is stored (see :mod:`fraudstream.trainer.artifact`)."""
+
+_FOREST_STEP: Final = 25
+"""Trees added per step of a forest's growth (between two deadline checks)."""
 
 DEFAULTS: Final[dict[Family, dict[str, Any]]] = {
     "logistic_regression": {"C": 1.0},
@@ -89,6 +93,8 @@ class Fitted:
     params: dict[str, Any]
     estimator: Any
     fit_seconds: float
+    cut: bool = False
+    """Stopped by a deadline before its configured size (fewer trees or rounds)."""
 
     def score(self, features: Matrix) -> npt.NDArray[np.float64]:
         if self.family == "xgboost":
@@ -124,9 +130,16 @@ def fit(
     *,
     threads: int,
     seed: int,
+    deadline: float | None = None,
 ) -> Fitted:
-    """Train one configuration (XGBoost stops early on the validation slice's PR-AUC)."""
+    """Train one configuration (XGBoost stops early on the validation slice's PR-AUC).
+
+    ``deadline`` (a ``time.perf_counter()`` value) cuts a forest or a boosted model short: a
+    forest stops adding trees, XGBoost stops adding rounds, and the model trained so far is
+    returned (``Fitted.cut`` is then True). The search uses it to keep its time budget.
+    """
     start = time.perf_counter()
+    cut = False
     if family == "logistic_regression":
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import make_pipeline
@@ -140,8 +153,9 @@ def fit(
     elif family == "random_forest":
         from sklearn.ensemble import RandomForestClassifier
 
+        target = int(params["n_estimators"])
         estimator = RandomForestClassifier(
-            n_estimators=params["n_estimators"],
+            n_estimators=min(_FOREST_STEP, target),
             max_depth=params["max_depth"],
             min_samples_leaf=params["min_samples_leaf"],
             max_features=_max_features(str(params["max_features"])),
@@ -149,11 +163,24 @@ def fit(
             class_weight="balanced_subsample",
             n_jobs=threads,
             random_state=seed,
+            warm_start=True,  # grown in steps, so a deadline can stop it between steps
         )
-        estimator.fit(x_train, y_train)
+        with warnings.catch_warnings():
+            # scikit-learn warns about balanced weights with warm_start when the data could
+            # change between steps; every step here sees the very same rows
+            warnings.filterwarnings("ignore", message="class_weight presets", category=UserWarning)
+            estimator.fit(x_train, y_train)
+            while estimator.n_estimators < target:
+                if deadline is not None and time.perf_counter() > deadline:
+                    cut = True
+                    break
+                estimator.n_estimators = min(estimator.n_estimators + _FOREST_STEP, target)
+                estimator.fit(x_train, y_train)
     else:
-        estimator = _fit_xgboost(params, x_train, y_train, x_valid, y_valid, threads, seed)
-    return Fitted(family, dict(params), estimator, time.perf_counter() - start)
+        estimator, cut = _fit_xgboost(
+            params, x_train, y_train, x_valid, y_valid, threads, seed, deadline
+        )
+    return Fitted(family, dict(params), estimator, time.perf_counter() - start, cut)
 
 
 def _fit_xgboost(
@@ -164,8 +191,18 @@ def _fit_xgboost(
     y_valid: Labels,
     threads: int,
     seed: int,
-) -> Any:
+    deadline: float | None,
+) -> tuple[Any, bool]:
     import xgboost as xgb
+
+    class Deadline(xgb.callback.TrainingCallback):
+        """Stops boosting once the search's time budget is spent."""
+
+        cut = False
+
+        def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+            self.cut = deadline is not None and time.perf_counter() > deadline
+            return self.cut
 
     positives = max(int(y_train.sum()), 1)
     ratio = (len(y_train) - positives) / positives
@@ -193,6 +230,10 @@ def _fit_xgboost(
         evals=[(valid, "valid")],
         early_stopping_rounds=50,
         verbose_eval=False,
+        callbacks=[stop := Deadline()],
     )
-    # keep only the trees up to the best round: the saved model then scores as validated
-    return booster[: booster.best_iteration + 1]
+    # keep only the trees up to the best round: the saved model then scores as validated (a
+    # deadline on the very first rounds can stop boosting before early stopping names a best)
+    best = booster.attributes().get("best_iteration")
+    rounds = int(best) + 1 if best is not None else booster.num_boosted_rounds()
+    return booster[:rounds], stop.cut

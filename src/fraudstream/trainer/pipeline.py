@@ -10,13 +10,14 @@ test slice, which is later in time than anything the model or the threshold was 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -50,6 +51,8 @@ class Candidate(BaseModel):
     valid_pr_auc: float
     fit_seconds: float
     score_rows_per_second: float
+    cut_by_budget: bool = False
+    """The search's deadline stopped it before its configured number of trees or rounds."""
 
 
 @dataclass(frozen=True)
@@ -189,10 +192,24 @@ def train(
         say(f"benchmark and search on the latest {len(y_recent):,} training rows")
 
     def attempt(
-        family: Family, params: dict[str, Any], stage: str, full: bool = False
+        family: Family,
+        params: dict[str, Any],
+        stage: str,
+        full: bool = False,
+        deadline: float | None = None,
     ) -> tuple[Fitted, Candidate]:
         x_fit, y_fit = (x_train, y_train) if full else (x_recent, y_recent)
-        fitted = fit(family, params, x_fit, y_fit, x_valid, y_valid, threads=threads, seed=seed)
+        fitted = fit(
+            family,
+            params,
+            x_fit,
+            y_fit,
+            x_valid,
+            y_valid,
+            threads=threads,
+            seed=seed,
+            deadline=deadline,
+        )
         candidate = Candidate(
             family=family,
             params=fitted.params,
@@ -200,10 +217,11 @@ def train(
             valid_pr_auc=pr_auc(y_valid, fitted.score(x_valid)),
             fit_seconds=fitted.fit_seconds,
             score_rows_per_second=scoring_speed(fitted, x_valid),
+            cut_by_budget=fitted.cut,
         )
         say(
             f"{stage} {family}: validation PR-AUC {candidate.valid_pr_auc:.4f} "
-            f"(fit {candidate.fit_seconds:.1f} s)"
+            f"(fit {candidate.fit_seconds:.1f} s{', cut by the time budget' if fitted.cut else ''})"
         )
         return fitted, candidate
 
@@ -276,7 +294,10 @@ def _without_history(rows: pd.DataFrame) -> npt.NDArray[np.float64]:
     return batch_features(alone).to_numpy()
 
 
-Attempt = Callable[[Family, dict[str, Any], str], tuple[Fitted, Candidate]]
+class Attempt(Protocol):
+    def __call__(
+        self, family: Family, params: dict[str, Any], stage: str, *, deadline: float | None
+    ) -> tuple[Fitted, Candidate]: ...
 
 
 def _search(
@@ -286,9 +307,9 @@ def _search(
     say: Progress,
 ) -> list[tuple[Fitted, Candidate]]:
     """Random search over the two best families of the benchmark, alternating between them,
-    for at most ``settings.train_search_seconds``: a configuration is started only when the
-    family's slowest fit so far would still end within the budget (so the budget can be
-    overshot by at most the difference of one fit)."""
+    within ``settings.train_search_seconds``: every fit gets the search's deadline (a forest or
+    a boosted model stops growing there), and a new configuration starts only while at least
+    half of the family's benchmark fit time remains (a fit cut much shorter is wasted time)."""
     budget = settings.train_search_seconds
     if budget <= 0:
         return []
@@ -298,19 +319,13 @@ def _search(
     rng = np.random.default_rng(settings.train_seed)
     say(f"search over {' and '.join(families)} for at most {budget:.0f} s")
     found: list[tuple[Fitted, Candidate]] = []
-    start = time.perf_counter()
-    turn = 0
-    skipped = 0
-    while skipped < len(families):
+    deadline = time.perf_counter() + budget
+    for turn in itertools.count():
         family = families[turn % len(families)]
-        turn += 1
-        params = sample_params(family, rng)
-        elapsed = time.perf_counter() - start
-        # start only what should end within the budget (by the family's slowest fit so far)
-        if elapsed + cost[family] > budget:
-            skipped += 1
+        left = deadline - time.perf_counter()
+        if left < 0.5 * min(cost.values()):
+            break
+        if left < 0.5 * cost[family]:
             continue
-        skipped = 0
-        found.append(attempt(family, params, "search"))
-        cost[family] = max(cost[family], found[-1][1].fit_seconds)
+        found.append(attempt(family, sample_params(family, rng), "search", deadline=deadline))
     return found
