@@ -98,14 +98,24 @@ class Registry:
         )
 
     def register(self, model_uri: str, run_id: str) -> str:
-        """Register a logged model (``models:/m-...`` of ``log_model``) as a new version."""
+        """Register a logged model (``models:/m-...`` of ``log_model``) as a new version.
+
+        The logged model's id travels with it: an MLflow server (unlike a local store) refuses
+        a ``models:/`` source without it.
+        """
         self._call("create registered model", self._ensure_registered)
+        model_id = (
+            model_uri.removeprefix("models:/").strip("/")
+            if model_uri.startswith("models:/m-")
+            else None
+        )
         version = self._call(
             "register model",
             self.client.create_model_version,
             self.name,
             model_uri,
             run_id=run_id,
+            model_id=model_id,
         )
         return str(version.version)
 
