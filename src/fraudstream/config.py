@@ -110,6 +110,9 @@ class Settings(BaseSettings):
         default=None, description="s3://bucket/prefix or a folder; defaults to a folder under home."
     )
     model_name: str = "fraudstream"
+    mlflow_port: int = Field(
+        default=5000, ge=1, le=65535, description="Port of the MLflow server of `fraudstream up`."
+    )
     s3_endpoint_url: str | None = None
     aws_access_key_id: SecretStr | None = None
     aws_secret_access_key: SecretStr | None = None
@@ -136,6 +139,12 @@ class Settings(BaseSettings):
     stream_retry_max_seconds: float = Field(default=5.0, gt=0)
     stream_request_timeout_seconds: float = Field(default=10.0, gt=0)
     stream_web_port: int = Field(default=6066, ge=0, le=65535)
+    stream_metrics_port: int = Field(
+        default=9108,
+        ge=1,
+        le=65535,
+        description="Prometheus port of the stream of `fraudstream up`.",
+    )
 
     # -- simulator and producer -----------------------------------------------------------------
     sim_seed: int = 42
@@ -147,6 +156,13 @@ class Settings(BaseSettings):
         default=None, description="Real Sparkov rows (Kaggle layout) for calibration and fidelity."
     )
     produce_rate: float = Field(default=200.0, ge=0, description="Transactions/s; 0 = unpaced.")
+    produce_chunk_rows: int = Field(default=50_000, ge=1, description="File replay reads so many.")
+    produce_feed_timeout_seconds: float = Field(default=5.0, gt=0, description="One feed GET.")
+    produce_retry_base_seconds: float = Field(default=0.5, gt=0, description="Feed backoff.")
+    produce_retry_max_seconds: float = Field(default=10.0, gt=0, description="Feed backoff cap.")
+    up_train_rows: int = Field(
+        default=200_000, ge=10_000, description="Simulated rows of the first champion of `up`."
+    )
 
     # -- trainer --------------------------------------------------------------------------------
     train_validation_fraction: float = Field(default=0.2, gt=0, lt=1)
@@ -171,18 +187,80 @@ class Settings(BaseSettings):
     )
 
     # -- champion / challenger and monitoring ---------------------------------------------------
-    challenger_metric: Literal["pr_auc", "cost"] = "pr_auc"
-    challenger_window_days: float = Field(default=14.0, gt=0)
-    challenger_label_wait_days: float = Field(default=3.0, ge=0)
-    challenger_min_frauds: int = Field(default=30, ge=1)
-    challenger_margin: float = Field(default=0.0, ge=0)
-    challenger_bootstrap: int = Field(default=500, ge=50)
+    challenger_metric: Literal["pr_auc", "cost"] = Field(
+        default="pr_auc",
+        description="pr_auc, or cost: fraud amount caught minus review cost per flagged row.",
+    )
+    challenger_window_days: float = Field(
+        default=14.0, gt=0, description="Labelled transaction time both models are scored on."
+    )
+    challenger_label_wait_days: float = Field(
+        default=3.0, ge=0, description="The window ends this long before the latest transaction."
+    )
+    challenger_min_frauds: int = Field(
+        default=30, ge=1, description="Fewer labelled frauds in the window: no decision."
+    )
+    challenger_margin: float = Field(
+        default=0.0,
+        ge=0,
+        description="The challenger wins when the low end of the metric difference's CI beats "
+        "it (metric units: PR-AUC, or money for cost).",
+    )
+    challenger_bootstrap: int = Field(default=500, ge=50, description="Paired bootstrap draws.")
     challenger_confidence: float = Field(default=0.95, gt=0.5, lt=1)
-    challenger_review_cost: float = Field(default=5.0, ge=0)
-    challenger_every: str = "10m"
+    challenger_seed: int = Field(default=7, description="Bootstrap seed: same data, same decision.")
+    challenger_review_cost: float = Field(
+        default=5.0, ge=0, description="Cost of reviewing one flagged transaction (cost metric)."
+    )
+    challenger_every: str = Field(default="10m", description="Period of `challenger schedule`.")
+    challenger_history_days: float = Field(
+        default=30.0,
+        ge=0,
+        description="Card history read before the window when both models are scored offline.",
+    )
+    challenger_shadow_coverage: float = Field(
+        default=0.95,
+        gt=0,
+        le=1,
+        description="Stored scores (verdict + shadow) are used when they cover this share of "
+        "the window's labelled rows; else both models are scored offline.",
+    )
+    challenger_retrain: bool = Field(
+        default=True, description="Retrain the loser after each decision as the new challenger."
+    )
+    challenger_train_days: float = Field(
+        default=30.0, gt=0, description="Recent labelled transaction time the loser retrains on."
+    )
+    challenger_train_history: str | None = Field(
+        default=None,
+        description="A data source (file, s3://, sim://, db://labelled...) whose earlier rows "
+        "are added to the recent ones for retraining.",
+    )
+    challenger_search_seconds: float = Field(
+        default=30.0, ge=0, description="Search budget of a retraining (FRAUD_TRAIN_* otherwise)."
+    )
+    challenger_metrics_port: int = Field(
+        default=9110, ge=0, le=65535, description="Prometheus port of the scheduler; 0: none."
+    )
+    challenger_experiment: str = Field(
+        default="fraudstream-challenger", description="MLflow experiment of the decisions."
+    )
+    drift_window_days: float = Field(
+        default=1.0, gt=0, description="Recent transaction time compared with the reference."
+    )
+    drift_psi_threshold: float = Field(
+        default=0.25, gt=0, description="A feature (or the score) drifted above this PSI."
+    )
+    drift_reference_rows: int = Field(
+        default=5000, ge=100, description="Training rows kept with a model as drift reference."
+    )
 
     # -- dashboard ------------------------------------------------------------------------------
+    dashboard_host: str = Field(default="127.0.0.1", description="0.0.0.0 in a container.")
     dashboard_port: int = Field(default=8501, ge=1, le=65535)
+    dashboard_refresh_seconds: float = Field(
+        default=10.0, ge=0, description="Pages re-query this often (0: only on interaction)."
+    )
 
     @cached_property
     def tracking_uri(self) -> str:

@@ -31,7 +31,7 @@ def up(
 ) -> None:
     """Start the local stack and keep it running (Ctrl-C, or `fraudstream down`, stops it)."""
     from fraudstream import logs
-    from fraudstream.local.components import stack_components
+    from fraudstream.local.components import stack_components, stack_settings
     from fraudstream.local.stack import Supervisor, logs_dir, pid_alive, read_state
 
     settings = load_settings()
@@ -45,7 +45,7 @@ def up(
         _detach(settings, logs_dir(settings) / "supervisor.log")
         return
     logs.configure(settings.log_level)
-    supervisor = Supervisor(settings, stack_components())
+    supervisor = Supervisor(stack_settings(settings), stack_components())
     supervisor.run(ready=lambda _s: _print_status(settings, ready=True))
 
 

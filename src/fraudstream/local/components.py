@@ -1,35 +1,61 @@
-"""What ``fraudstream up`` runs, in order, and how each part is found by the others.
+"""What ``fraudstream up`` runs, in order, and how each part finds the others.
 
-Servers whose address the user configured (``FRAUD_KAFKA_BOOTSTRAP_SERVERS``,
-``FRAUD_DATABASE_URL``) are used as they are and not launched. Every child process receives the
-supervisor's settings through ``FRAUD_*`` variables, so all of them agree on ports and paths.
+kafka, postgres, mlflow, trainer (one-shot: the first champion, only when none exists),
+model-service, stream, producer (the simulator feed), challenger (the scheduled job), dashboard.
+The same names are the services of ``docker-compose.yml`` (a test keeps both in step).
+
+A server whose address the user configured (``FRAUD_KAFKA_BOOTSTRAP_SERVERS``,
+``FRAUD_DATABASE_URL``, ``FRAUD_MLFLOW_TRACKING_URI``) is used as it is and not launched. Every
+child process gets the settings the user set plus the stack's own addresses as ``FRAUD_*``
+variables, so all of them agree on ports and paths.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpx
+
 from fraudstream.config import ENV_PREFIX, Settings
-from fraudstream.local.process import ProcessSpec
-from fraudstream.local.stack import Component
+from fraudstream.local.process import ProcessSpec, port_open
+from fraudstream.local.stack import Component, logs_dir
+
+MLFLOW_DATABASE = "mlflow"
+COMPONENTS = (
+    "kafka",
+    "postgres",
+    "mlflow",
+    "trainer",
+    "model-service",
+    "stream",
+    "producer",
+    "challenger",
+    "dashboard",
+)
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
-    """The settings as FRAUD_* variables, for child processes (paths made absolute)."""
-    env: dict[str, str] = {}
-    for name, value in settings.model_dump(mode="json").items():
-        if value is None:
-            continue
+    """The settings a child must share, as FRAUD_* variables: the fields that were set (by the
+    user or by the stack) and the state folder, made absolute. Unset fields stay unset, so the
+    child derives the same defaults (a local database stays local)."""
+    env: dict[str, str] = {f"{ENV_PREFIX}HOME": str(settings.home.resolve())}
+    dumped = settings.model_dump(mode="json")
+    for name in settings.model_fields_set:
         raw = getattr(settings, name)
+        if raw is None:
+            continue
         if hasattr(raw, "get_secret_value"):
-            value = raw.get_secret_value()
+            value: object = raw.get_secret_value()
         elif isinstance(raw, Path):
             value = str(raw.resolve())
-        elif isinstance(value, list | dict):
-            value = json.dumps(value)
+        elif isinstance(dumped[name], list | dict):
+            value = json.dumps(dumped[name])
+        else:
+            value = dumped[name]
         env[ENV_PREFIX + name.upper()] = str(value)
     return env
 
@@ -43,13 +69,53 @@ def database_port(settings: Settings) -> int:
     return urlsplit(settings.database_url.get_secret_value()).port or 5432
 
 
-def _external(field: str, what: str) -> Callable[[Settings], str | None]:
+def _external(
+    field: str, what: str, ours: Callable[[Settings], str] | None = None
+) -> Callable[[Settings], str | None]:
+    """Skip the component when the user set its address to a server of their own (an address
+    equal to the stack's own, as ``stack_settings`` sets it, is not external)."""
+
     def skip(settings: Settings) -> str | None:
-        if field in settings.model_fields_set:
-            return f"external {what} configured by {ENV_PREFIX}{field.upper()}"
-        return None
+        if field not in settings.model_fields_set:
+            return None
+        if ours is not None and getattr(settings, field) == ours(settings):
+            return None
+        return f"external {what} configured by {ENV_PREFIX}{field.upper()}"
 
     return skip
+
+
+def _http_ok(url: str) -> Callable[[], bool]:
+    def probe() -> bool:
+        try:
+            return httpx.get(url, timeout=1.0).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    return probe
+
+
+def child(
+    settings: Settings,
+    name: str,
+    *args: str,
+    probe: Callable[[], bool] | None = None,
+    address: str = "-",
+    env: dict[str, str] | None = None,
+) -> ProcessSpec:
+    """``fraudstream <args>`` as a child of the stack, logging to ``<home>/logs/<name>.log``."""
+    return ProcessSpec(
+        name=name,
+        argv=[sys.executable, "-m", "fraudstream", *args],
+        log_file=logs_dir(settings) / f"{name}.log",
+        probe=probe or (lambda: True),
+        address=address,
+        env={**settings_env(settings), **(env or {})},
+        ready_timeout=180.0,
+    )
+
+
+# -- the servers -----------------------------------------------------------------------------
 
 
 def _kafka(settings: Settings) -> ProcessSpec:
@@ -71,19 +137,136 @@ def _postgres(settings: Settings) -> ProcessSpec:
 
 
 def _migrate(settings: Settings) -> None:
+    """Our schema, and the database the MLflow server keeps its store in."""
+    import psycopg
+
+    from fraudstream.local.postgres import admin_url
     from fraudstream.storage.migrate import migrate_sync
 
     migrate_sync(settings)
+    with psycopg.connect(admin_url(database_port(settings)), autocommit=True) as conn:
+        exists = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (MLFLOW_DATABASE,)
+        ).fetchone()
+        if exists is None:
+            conn.execute(f'CREATE DATABASE "{MLFLOW_DATABASE}" OWNER fraudstream')
+
+
+def mlflow_url(settings: Settings) -> str:
+    return f"http://127.0.0.1:{settings.mlflow_port}"
+
+
+def _mlflow(settings: Settings) -> ProcessSpec:
+    """An MLflow tracking server with a PostgreSQL backend store, as the original system had."""
+    store = (
+        f"postgresql+psycopg://fraudstream@127.0.0.1:{database_port(settings)}/{MLFLOW_DATABASE}"
+    )
+    artifacts = (settings.home / "mlflow" / "artifacts").resolve()
+    artifacts.mkdir(parents=True, exist_ok=True)
+    url = mlflow_url(settings)
+    return ProcessSpec(
+        name="mlflow",
+        argv=[
+            sys.executable,
+            "-m",
+            "mlflow",
+            "server",
+            "--backend-store-uri",
+            store,
+            "--default-artifact-root",
+            str(artifacts),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(settings.mlflow_port),
+            "--workers",
+            "1",
+        ],
+        log_file=logs_dir(settings) / "mlflow.log",
+        probe=_http_ok(url + "/health"),
+        address=url,
+        env={"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
+        ready_timeout=120.0,
+    )
+
+
+# -- the application --------------------------------------------------------------------------
+
+
+def _has_champion(settings: Settings) -> str | None:
+    from fraudstream.errors import FraudstreamError
+    from fraudstream.registry import Registry
+
+    try:
+        version = Registry(settings).get_alias_version("champion")
+    except FraudstreamError:
+        return None
+    return f"champion is version {version}" if version else None
+
+
+def _trainer(settings: Settings) -> ProcessSpec:
+    """The first champion, on simulated history; a short search keeps the first start quick
+    (the champion/challenger job improves on it later)."""
+    source = f"sim://?rows={settings.up_train_rows}&seed={settings.sim_seed}"
+    env = {}
+    if "train_search_seconds" not in settings.model_fields_set:
+        env[f"{ENV_PREFIX}TRAIN_SEARCH_SECONDS"] = "20"
+    return child(
+        settings, "trainer", "train", "--data", source, "--register-as", "champion", env=env
+    )
+
+
+def _service(settings: Settings) -> ProcessSpec:
+    url = settings.service_url
+    return child(settings, "model-service", "serve", probe=_http_ok(url + "/readyz"), address=url)
+
+
+def _stream(settings: Settings) -> ProcessSpec:
+    port = settings.stream_metrics_port
+    return child(
+        settings,
+        "stream",
+        "stream",
+        "--web-port",
+        "0",
+        "--metrics-port",
+        str(port),
+        probe=lambda: port_open("127.0.0.1", port),
+        address=f"http://127.0.0.1:{port}/metrics",
+    )
+
+
+def _producer(settings: Settings) -> ProcessSpec:
+    return child(
+        settings, "producer", "produce", "--source", "sim", "--rate", str(settings.produce_rate)
+    )
+
+
+def _challenger(settings: Settings) -> ProcessSpec:
+    return child(
+        settings, "challenger", "challenger", "schedule", "--every", settings.challenger_every
+    )
+
+
+def _dashboard(settings: Settings) -> ProcessSpec:
+    url = f"http://127.0.0.1:{settings.dashboard_port}"
+    return child(
+        settings, "dashboard", "dashboard", probe=_http_ok(url + "/_stcore/health"), address=url
+    )
+
+
+def stack_settings(settings: Settings) -> Settings:
+    """The settings every child sees: the user's, plus the MLflow server of the stack."""
+    if "mlflow_tracking_uri" in settings.model_fields_set:
+        return settings
+    return settings.model_copy(update={"mlflow_tracking_uri": mlflow_url(settings)})
 
 
 def stack_components() -> list[Component]:
-    """The components of the local stack, in the order a reader would list them."""
+    """The components of the local stack, in start order."""
     return [
         Component(
-            "kafka",
-            _kafka,
-            after_ready=_topics,
-            skip=_external("kafka_bootstrap_servers", "Kafka"),
+            "kafka", _kafka, after_ready=_topics, skip=_external("kafka_bootstrap_servers", "Kafka")
         ),
         Component(
             "postgres",
@@ -91,4 +274,16 @@ def stack_components() -> list[Component]:
             after_ready=_migrate,
             skip=_external("database_url", "PostgreSQL"),
         ),
+        Component(
+            "mlflow",
+            _mlflow,
+            depends_on=("postgres",),
+            skip=_external("mlflow_tracking_uri", "MLflow", mlflow_url),
+        ),
+        Component("trainer", _trainer, depends_on=("mlflow",), oneshot=True, skip=_has_champion),
+        Component("model-service", _service, depends_on=("trainer", "kafka")),
+        Component("stream", _stream, depends_on=("model-service", "kafka", "postgres")),
+        Component("producer", _producer, depends_on=("stream",)),
+        Component("challenger", _challenger, depends_on=("model-service", "postgres")),
+        Component("dashboard", _dashboard, depends_on=("postgres",)),
     ]
