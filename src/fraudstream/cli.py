@@ -29,6 +29,7 @@ def _register() -> None:
     from fraudstream.kafka import cli as kafka_cli
     from fraudstream.local import cli as local_cli
     from fraudstream.model_service import cli as service_cli
+    from fraudstream.producer import cli as producer_cli
     from fraudstream.simulator import cli as simulator_cli
     from fraudstream.storage import cli as storage_cli
     from fraudstream.stream_processor import cli as stream_cli
@@ -42,6 +43,7 @@ def _register() -> None:
         trainer_cli,
         service_cli,
         stream_cli,
+        producer_cli,
     ):
         module.register(app)
 

@@ -1,0 +1,91 @@
+"""An HTTP feed that answers one transaction per GET, as the original system's live feed did.
+
+The feed is a server we do not run: it may answer 500, time out, or send a body that is not a
+transaction. None of that stops the producer. A failed call is counted and the next one waits
+with exponential backoff and jitter; a bad body is handed on as a rejected record (to the
+dead-letter topic or skipped) and the next call backs off the same way. The backoff resets at
+the first good answer.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+
+import httpx
+
+from fraudstream.config import Settings
+from fraudstream.producer.items import Item, Rejected, answer_item
+from fraudstream.stream_processor.backoff import Backoff
+
+log = logging.getLogger(__name__)
+
+FEED_SCHEME = "feed+"
+"""``--source feed+http://host/path`` names a feed; the address polled is the part after it."""
+
+
+def feed_url(source: str) -> str | None:
+    """The URL to poll when ``source`` names a feed, else None."""
+    if source.lower().startswith(FEED_SCHEME + "http"):
+        return source[len(FEED_SCHEME) :]
+    return None
+
+
+class FeedPoller:
+    """Polls ``url`` for transactions; :attr:`errors` counts calls that brought none."""
+
+    def __init__(self, url: str, settings: Settings, stop: threading.Event) -> None:
+        self.url = url
+        self.errors = 0
+        self._stop = stop
+        self._backoff = Backoff(
+            settings.produce_retry_base_seconds, settings.produce_retry_max_seconds
+        )
+        self._client = httpx.Client(
+            timeout=httpx.Timeout(settings.produce_feed_timeout_seconds),
+            follow_redirects=True,
+            headers={"Accept": "application/json"},
+        )
+        self._failing: str | None = None
+
+    def items(self) -> Iterator[Item]:
+        """One item per answer with a body, endlessly (until the stop event is set)."""
+        answers = 0
+        wait = 0.0
+        with self._client:
+            while not self._stop.wait(wait):
+                problem, body = self._call()
+                if body is None:
+                    self._failed(problem)
+                    wait = self._backoff.next_delay()
+                    continue
+                answers += 1
+                item = answer_item(body, f"feed {self.url} answer {answers}")
+                if isinstance(item, Rejected):
+                    wait = self._backoff.next_delay()
+                else:
+                    self._recovered()
+                    wait = 0.0
+                yield item
+
+    def _call(self) -> tuple[str, bytes | None]:
+        try:
+            response = self._client.get(self.url)
+        except httpx.HTTPError as exc:
+            return f"{type(exc).__name__}: {exc}", None
+        if response.status_code != 200:
+            return f"HTTP {response.status_code}", None
+        return "", response.content
+
+    def _failed(self, problem: str) -> None:
+        self.errors += 1
+        if problem != self._failing:
+            log.warning("feed %s: %s; retrying with backoff", self.url, problem)
+        self._failing = problem
+
+    def _recovered(self) -> None:
+        if self._failing is not None:
+            log.info("feed %s answers again (%d failed calls so far)", self.url, self.errors)
+        self._failing = None
+        self._backoff.reset()
