@@ -182,6 +182,19 @@ class ChallengerDecision(_Row):
     reason: str
     drift: dict[str, Any] | None = None
     run_at: AwareDatetime | None = Field(default=None, description="Defaults to the commit time.")
+    difference: MetricEstimate | None = Field(
+        default=None, description="Challenger minus champion, paired bootstrap CI."
+    )
+    scoring: Literal["stored", "offline"] | None = Field(
+        default=None, description="Stored verdict and shadow scores, or both scored offline."
+    )
+    new_champion_version: str | None = Field(
+        default=None, description="Where the champion alias points after the run."
+    )
+    new_challenger_version: str | None = Field(
+        default=None, description="Where the challenger alias points after the run."
+    )
+    duration_seconds: float | None = Field(default=None, ge=0)
 
 
 class DriftReport(_Row):
@@ -194,3 +207,11 @@ class DriftReport(_Row):
     drifted: bool
     summary: str
     created_at: AwareDatetime | None = Field(default=None, description="Defaults to now.")
+    model_name: str | None = None
+    model_version: str | None = Field(default=None, description="The model the reference is of.")
+    score_psi: float | None = None
+    max_feature_psi: float | None = None
+    n_rows: int | None = Field(default=None, ge=0)
+    labelled_rows: int | None = Field(default=None, ge=0)
+    fraud_rate: float | None = Field(default=None, description="Among the labelled rows.")
+    reference_fraud_rate: float | None = None

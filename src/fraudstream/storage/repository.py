@@ -92,15 +92,18 @@ INSERT INTO challenger_decisions (
     run_at, model_name, metric, champion_version, challenger_version,
     champion_metric, champion_ci_low, champion_ci_high,
     challenger_metric, challenger_ci_low, challenger_ci_high,
-    window_start, window_end, n_rows, n_frauds, action, reason, drift)
+    window_start, window_end, n_rows, n_frauds, action, reason, drift,
+    difference, difference_ci_low, difference_ci_high, scoring,
+    new_champion_version, new_challenger_version, duration_seconds)
 VALUES (coalesce($1, now()), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-        $17, $18)
+        $17, $18, $19, $20, $21, $22, $23, $24, $25)
 RETURNING id
 """
 _INSERT_DRIFT: Final = """
 INSERT INTO drift_reports (created_at, window_start, window_end, reference, features, drifted,
-                           summary)
-VALUES (coalesce($1, now()), $2, $3, $4, $5, $6, $7)
+                           summary, model_name, model_version, score_psi, max_feature_psi,
+                           n_rows, labelled_rows, fraud_rate, reference_fraud_rate)
+VALUES (coalesce($1, now()), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 RETURNING id
 """
 _LABELLED_WINDOW: Final = queries.labelled_window("$1", "$2")
@@ -263,7 +266,11 @@ class Writer:
 
     async def record_decision(self, decision: ChallengerDecision) -> int:
         """Record a champion/challenger run; returns its id."""
-        champion, challenger = decision.champion, decision.challenger
+        champion, challenger, difference = (
+            decision.champion,
+            decision.challenger,
+            decision.difference,
+        )
         row_id: int = await self._conn.fetchval(
             _INSERT_DECISION,
             decision.run_at,
@@ -284,6 +291,13 @@ class Writer:
             decision.action,
             decision.reason,
             _json(decision.drift),
+            difference.value if difference else None,
+            difference.ci_low if difference else None,
+            difference.ci_high if difference else None,
+            decision.scoring,
+            decision.new_champion_version,
+            decision.new_challenger_version,
+            decision.duration_seconds,
         )
         return row_id
 
@@ -298,6 +312,14 @@ class Writer:
             _json(report.features),
             report.drifted,
             report.summary,
+            report.model_name,
+            report.model_version,
+            report.score_psi,
+            report.max_feature_psi,
+            report.n_rows,
+            report.labelled_rows,
+            report.fraud_rate,
+            report.reference_fraud_rate,
         )
         return row_id
 
