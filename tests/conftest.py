@@ -12,6 +12,7 @@ import os
 import pytest
 
 pytest_plugins: list[str] = [
+    "fixtures.dashboard",
     "fixtures.faulty",
     "fixtures.frames",
     "fixtures.kafka",

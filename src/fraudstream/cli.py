@@ -26,6 +26,7 @@ _err = Console(stderr=True)
 
 
 def _register() -> None:
+    from fraudstream.dashboard import cli as dashboard_cli
     from fraudstream.kafka import cli as kafka_cli
     from fraudstream.local import cli as local_cli
     from fraudstream.model_service import cli as service_cli
@@ -44,6 +45,7 @@ def _register() -> None:
         service_cli,
         stream_cli,
         producer_cli,
+        dashboard_cli,
     ):
         module.register(app)
 

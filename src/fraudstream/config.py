@@ -257,7 +257,11 @@ class Settings(BaseSettings):
 
     # -- dashboard ------------------------------------------------------------------------------
     dashboard_host: str = Field(default="127.0.0.1", description="0.0.0.0 in a container.")
+    dashboard_host: str = Field(default="127.0.0.1", description="0.0.0.0 in a container.")
     dashboard_port: int = Field(default=8501, ge=1, le=65535)
+    dashboard_refresh_seconds: float = Field(
+        default=10.0, ge=0, description="Pages re-query this often (0: only on interaction)."
+    )
     dashboard_refresh_seconds: float = Field(
         default=10.0, ge=0, description="Pages re-query this often (0: only on interaction)."
     )

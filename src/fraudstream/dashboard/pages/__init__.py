@@ -1,0 +1,1 @@
+"""The page scripts of the dashboard; Streamlit executes one per view (see ``app.py``)."""

@@ -1,0 +1,101 @@
+"""Drift: how far recent traffic has moved from the training reference, feature by feature."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from fraudstream.dashboard import queries, ui
+
+PSI_MODERATE = 0.1
+PSI_MAJOR = 0.25
+
+
+def main() -> None:
+    st.title("Drift")
+    drift()
+    ui.footer()
+
+
+@st.fragment(run_every=ui.refresh_every())
+def drift() -> None:
+    reports = ui.query(queries.drift_reports, 50)
+    if reports.empty:
+        ui.no_data(
+            "drift report",
+            "The champion/challenger job compares recent traffic with the training reference "
+            "on every run (`fraudstream challenger run-once`).",
+        )
+        return
+    labels = {
+        int(id_): f"#{id_} · {created:%Y-%m-%d %H:%M} UTC" + (" · drifted" if drifted else "")
+        for id_, created, drifted in zip(
+            reports["id"], reports["created_at"], reports["drifted"], strict=True
+        )
+    }
+    chosen = st.selectbox("Report", list(labels), format_func=labels.__getitem__, key="report")
+    report = reports.set_index("id").loc[chosen]
+    features = ui.query(queries.drift_features, int(chosen))
+    cols = st.columns(4)
+    cols[0].metric("Verdict", "drifted" if report["drifted"] else "stable")
+    cols[1].metric("Features", len(features))
+    cols[2].metric("PSI ≥ 0.25 (major)", int((features["psi"] >= PSI_MAJOR).sum()))
+    cols[3].metric("Largest PSI", f"{features['psi'].max():.3f}" if len(features) else "–")
+    st.caption(
+        f"{report['summary']} — window {report['window_start']:%Y-%m-%d %H:%M} to "
+        f"{report['window_end']:%Y-%m-%d %H:%M} (transaction time) against {report['reference']}"
+    )
+    if features.empty:
+        return
+    left, right = st.columns([3, 2])
+    with left:
+        _psi_bars(features)
+    with right:
+        st.dataframe(
+            features,
+            hide_index=True,
+            height=380,
+            column_config={
+                "psi": st.column_config.NumberColumn("PSI", format="%.4f"),
+                "ks": st.column_config.NumberColumn("KS", format="%.4f"),
+                "ks_pvalue": st.column_config.NumberColumn("KS p-value", format="%.2e"),
+            },
+        )
+    history = ui.query(queries.drift_history, 30)
+    if history["created_at"].nunique() > 1:
+        st.subheader("PSI over the latest reports")
+        st.line_chart(history, x="created_at", y="psi", color="feature", x_label="", height=260)
+
+
+def _psi_bars(features: pd.DataFrame) -> None:
+    shown = features.dropna(subset=["psi"]).assign(
+        level=lambda f: pd.cut(
+            f["psi"],
+            [-float("inf"), PSI_MODERATE, PSI_MAJOR, float("inf")],
+            labels=["stable (< 0.1)", "moderate", "major (≥ 0.25)"],
+            right=False,
+        ).astype(str)
+    )
+    chart = (
+        alt.Chart(shown)
+        .mark_bar()
+        .encode(
+            x=alt.X("psi:Q", title="PSI"),
+            y=alt.Y("feature:N", sort="-x", title=None),
+            color=alt.Color(
+                "level:N",
+                scale=alt.Scale(
+                    domain=["stable (< 0.1)", "moderate", "major (≥ 0.25)"],
+                    range=["#6c9a5b", "#e0a31e", "#dc3c3c"],
+                ),
+                title="shift",
+            ),
+            tooltip=["feature", "psi", "ks", "ks_pvalue"],
+        )
+        .properties(height=max(160, 22 * len(shown)))
+    )
+    st.altair_chart(chart, use_container_width=True)
+
+
+main()

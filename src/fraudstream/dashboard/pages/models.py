@@ -1,0 +1,126 @@
+"""Models: which versions are live, which ones scored, and every champion/challenger decision
+with both metrics and their confidence intervals."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from fraudstream.dashboard import queries, ui
+from fraudstream.errors import FraudstreamError
+
+
+def main() -> None:
+    st.title("Models")
+    _aliases()
+    window = ui.window_picker("Verdicts of the last", default="24 h", key="models_window")
+    models(window)
+    ui.footer()
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def _registry_view(tracking_uri: str, model_name: str) -> pd.DataFrame | str:
+    """The aliases, or why the registry could not be read (cached either way)."""
+    from fraudstream.dashboard.aliases import current_aliases
+
+    settings = ui.settings()
+    try:
+        return current_aliases(settings)
+    except FraudstreamError as exc:
+        return str(exc)
+
+
+def _aliases() -> None:
+    settings = ui.settings()
+    st.subheader(f"Registry: {settings.model_name}")
+    view = _registry_view(settings.tracking_uri, settings.model_name)
+    if isinstance(view, str):
+        st.info(f"Registry not reachable: {view}", icon=":material/cloud_off:")
+    elif view.empty:
+        ui.no_data(
+            "champion or challenger in the registry",
+            "Train one with `fraudstream train --data sim://?rows=200000`.",
+        )
+    else:
+        st.dataframe(
+            view,
+            hide_index=True,
+            column_config={
+                "registered_at": st.column_config.DatetimeColumn("registered (UTC)"),
+                "test_pr_auc": st.column_config.NumberColumn("test PR-AUC", format="%.4f"),
+                "test_roc_auc": st.column_config.NumberColumn("test ROC-AUC", format="%.4f"),
+            },
+        )
+
+
+@st.fragment(run_every=ui.refresh_every())
+def models(window: timedelta) -> None:
+    serving = ui.query(queries.serving_versions, window)
+    if not serving.empty:
+        st.subheader("Versions that gave verdicts")
+        st.dataframe(serving, hide_index=True)
+
+    st.subheader("Champion / challenger decisions")
+    history = ui.query(queries.decisions, 100)
+    if history.empty:
+        ui.no_data(
+            "champion/challenger decision",
+            "The scheduled job (`fraudstream challenger schedule`) records one per run.",
+        )
+        return
+    last = history.iloc[0]
+    cols = st.columns(4)
+    cols[0].metric("Decisions", len(history))
+    cols[1].metric("Promotions", int((history["action"] == "promoted").sum()))
+    cols[2].metric("Last decision", str(last["action"]))
+    cols[3].metric("Champion now (last run)", str(last["champion_version"] or "–"))
+    _metric_chart(history)
+    st.dataframe(
+        history,
+        hide_index=True,
+        column_config={
+            "run_at": st.column_config.DatetimeColumn("run (UTC)"),
+            **{
+                name: st.column_config.NumberColumn(format="%.4f")
+                for name in history.columns
+                if name.endswith(("_metric", "_ci_low", "_ci_high"))
+            },
+        },
+    )
+
+
+def _metric_chart(history: pd.DataFrame) -> None:
+    """Both models' metric per run, with the bootstrap interval as a bar around it."""
+    frames = []
+    for role in ("champion", "challenger"):
+        part = history[["run_at", "metric"]].copy()
+        part["model"] = role
+        part["version"] = history[f"{role}_version"]
+        part["value"] = history[f"{role}_metric"]
+        part["low"] = history[f"{role}_ci_low"]
+        part["high"] = history[f"{role}_ci_high"]
+        frames.append(part)
+    points = pd.concat(frames).dropna(subset=["value"])
+    if points.empty:
+        st.caption("No run measured both models yet (too few labelled frauds).")
+        return
+    base = alt.Chart(points).encode(
+        x=alt.X("run_at:T", title="run"),
+        color=alt.Color(
+            "model:N",
+            scale=alt.Scale(domain=["champion", "challenger"], range=["#2a6fdb", "#e08a1e"]),
+        ),
+    )
+    bands = base.mark_rule(strokeWidth=3, opacity=0.5).encode(
+        y=alt.Y("low:Q", title=str(points["metric"].iloc[0])), y2="high:Q"
+    )
+    dots = base.mark_point(filled=True, size=60).encode(
+        y="value:Q", tooltip=["run_at", "model", "version", "value", "low", "high"]
+    )
+    st.altair_chart((bands + dots).properties(height=260), use_container_width=True)
+
+
+main()
