@@ -63,7 +63,13 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     # -- Kafka ----------------------------------------------------------------------------------
-    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_port: int = Field(
+        default=9092, ge=1, le=65535, description="Port of the local broker of `fraudstream up`."
+    )
+    kafka_bootstrap_servers: str = Field(
+        default_factory=lambda data: f"127.0.0.1:{data['kafka_port']}",
+        description="Set it to use any external Kafka; unset, the local broker is used.",
+    )
     kafka_version: str = Field(default="4.1.1", description="Broker version the launcher fetches.")
     kafka_heap: str = "256m"
     topic_transactions: str = "transactions"
@@ -257,11 +263,7 @@ class Settings(BaseSettings):
 
     # -- dashboard ------------------------------------------------------------------------------
     dashboard_host: str = Field(default="127.0.0.1", description="0.0.0.0 in a container.")
-    dashboard_host: str = Field(default="127.0.0.1", description="0.0.0.0 in a container.")
     dashboard_port: int = Field(default=8501, ge=1, le=65535)
-    dashboard_refresh_seconds: float = Field(
-        default=10.0, ge=0, description="Pages re-query this often (0: only on interaction)."
-    )
     dashboard_refresh_seconds: float = Field(
         default=10.0, ge=0, description="Pages re-query this often (0: only on interaction)."
     )

@@ -60,11 +60,6 @@ def settings_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def kafka_port(settings: Settings) -> int:
-    first = settings.kafka_bootstrap_servers.split(",")[0]
-    return int(first.rsplit(":", 1)[1])
-
-
 def database_port(settings: Settings) -> int:
     return urlsplit(settings.database_url.get_secret_value()).port or 5432
 
@@ -121,7 +116,7 @@ def child(
 def _kafka(settings: Settings) -> ProcessSpec:
     from fraudstream.local.kafka import kafka_spec
 
-    return kafka_spec(settings, settings.home / "kafka", port=kafka_port(settings))
+    return kafka_spec(settings, settings.home / "kafka", port=settings.kafka_port)
 
 
 def _topics(settings: Settings) -> None:

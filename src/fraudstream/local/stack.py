@@ -143,6 +143,7 @@ class Supervisor:
 
     def start_all(self) -> None:
         self.settings.home.mkdir(parents=True, exist_ok=True)
+        self._publish()  # every component listed from the start, as waiting
         for component in order(self.components):
             if self._stopping:
                 return
@@ -239,6 +240,8 @@ class Supervisor:
             }
         for name, reason in self._skipped.items():
             components[name] = {"health": "external", "note": reason}
+        for component in self.components:
+            components.setdefault(component.name, {"health": "waiting"})
         data = {
             "supervisor_pid": None if final else os.getpid(),
             "updated_at": time.time(),
