@@ -26,10 +26,12 @@ _err = Console(stderr=True)
 
 
 def _register() -> None:
+    from fraudstream.champion_challenger import cli as challenger_cli
     from fraudstream.dashboard import cli as dashboard_cli
     from fraudstream.kafka import cli as kafka_cli
     from fraudstream.local import cli as local_cli
     from fraudstream.model_service import cli as service_cli
+    from fraudstream.monitoring import cli as monitor_cli
     from fraudstream.producer import cli as producer_cli
     from fraudstream.simulator import cli as simulator_cli
     from fraudstream.storage import cli as storage_cli
@@ -45,6 +47,8 @@ def _register() -> None:
         service_cli,
         stream_cli,
         producer_cli,
+        challenger_cli,
+        monitor_cli,
         dashboard_cli,
     ):
         module.register(app)

@@ -252,7 +252,10 @@ class Settings(BaseSettings):
         default="fraudstream-challenger", description="MLflow experiment of the decisions."
     )
     drift_window_days: float = Field(
-        default=1.0, gt=0, description="Recent transaction time compared with the reference."
+        default=7.0,
+        gt=0,
+        description="Recent transaction time compared with the reference (a whole week, so "
+        "that weekdays compare).",
     )
     drift_psi_threshold: float = Field(
         default=0.25, gt=0, description="A feature (or the score) drifted above this PSI."

@@ -168,6 +168,38 @@ class Registry:
         found = self._call("find version", self.client.get_model_version, self.name, version)
         return str(found.run_id)
 
+    def run_file(self, run_id: str, path: str, folder: Path) -> Path | None:
+        """Download one file a run logged into ``folder``; None when the run has no such file."""
+        parent = str(Path(path).parent)
+        listed = self._call(
+            f"list the files of run {run_id}",
+            self.client.list_artifacts,
+            run_id,
+            None if parent == "." else parent,
+        )
+        if path not in {item.path for item in listed}:
+            return None
+        local = self._call(
+            f"download {path} of run {run_id}",
+            self.client.download_artifacts,
+            run_id,
+            path,
+            str(folder),
+        )
+        return Path(local)
+
+    def log_run_file(self, run_id: str, local_path: Path) -> None:
+        """Add a file to a run's artifacts (a finished run too)."""
+        self._call(
+            f"log {local_path.name} to run {run_id}",
+            self.client.log_artifact,
+            run_id,
+            str(local_path),
+        )
+
+    def set_run_tag(self, run_id: str, key: str, value: str) -> None:
+        self._call(f"tag run {run_id}", self.client.set_tag, run_id, key, value)
+
 
 def _version_of(uri: str, settings: Settings) -> tuple[str, str]:
     """(model name, version) that a ``models:/`` URI names; aliases are resolved."""
