@@ -134,9 +134,9 @@ def produce(
             run.run(chosen)
         except FraudstreamError:
             if run.counts.read:
-                console.print(run.counts.summary(target), highlight=False)
+                console.print(run.counts.summary(target), highlight=False, soft_wrap=True)
             raise
-    console.print(run.counts.summary(target), highlight=False)
+    console.print(run.counts.summary(target), highlight=False, soft_wrap=True)
 
 
 def source_kind(source: str, feed: str | None) -> tuple[SourceKind, str]:

@@ -28,6 +28,7 @@ class Counts:
     feed_errors: int = 0
     """Calls to an HTTP feed that brought no transaction (non-200, timeout, refused)."""
     seconds: float = 0.0
+    """From the first record read to the end of the final flush."""
 
     def summary(self, topic: str) -> str:
         """One line for the end of the run."""

@@ -37,6 +37,7 @@ from fraudstream.wire import struct_for
 
 _gate = msgspec.json.Decoder(struct_for(Transaction)).decode
 _COLUMNS: Final = list(FEED_COLUMNS)
+_CARD, _TRANS_NUM = _COLUMNS.index("cc_num"), _COLUMNS.index("trans_num")
 _NUMBERS: Final = {
     name: info.annotation
     for name, info in Transaction.model_fields.items()
@@ -139,22 +140,29 @@ def frame_items(frame: pd.DataFrame, origin: str, first_row: int = 0) -> Iterato
         known = pd.to_numeric(frame.loc[ok, LABEL_COLUMN]).to_numpy(dtype=float)
         labels = known.astype(np.int64).tolist() if not np.isnan(known).any() else _labels(known)
     values = zip(*(good[name].tolist() for name in _COLUMNS), strict=True)
-    accepted = zip(values, seconds, labels, strict=True)
-    for position, valid in enumerate(ok.tolist()):
-        if valid:
-            fields, event_time, label = next(accepted)
-            record = dict(zip(_COLUMNS, fields, strict=True))
-            value = orjson.dumps(record)
-            try:
-                _gate(value)
-            except msgspec.ValidationError:
-                yield _exact(record, event_time, label, f"{origin} row {first_row + position + 1}")
-                continue
-            yield Outgoing(value, str(record["cc_num"]), record["trans_num"], event_time, label)
-        else:
-            row = frame.iloc[position].to_dict()
-            where = f"{origin} row {first_row + position + 1}"
-            yield Rejected(_raw(row), _text_key(row.get("cc_num")), str(reasons[position]), where)
+    positions = np.flatnonzero(ok).tolist()
+    bad = [*np.flatnonzero(~ok).tolist(), len(frame)]  # a sentinel past the last row
+    b = 0
+    for position, fields, event_time, label in zip(positions, values, seconds, labels, strict=True):
+        while bad[b] < position:  # the rejected rows before this one, in their place
+            yield _rejected(frame, bad[b], str(reasons[bad[b]]), origin, first_row)
+            b += 1
+        record = dict(zip(_COLUMNS, fields, strict=True))
+        value = orjson.dumps(record)
+        try:
+            _gate(value)
+        except msgspec.ValidationError:
+            yield _exact(record, event_time, label, f"{origin} row {first_row + position + 1}")
+            continue
+        yield Outgoing(value, str(fields[_CARD]), fields[_TRANS_NUM], event_time, label)
+    for position in bad[b:-1]:
+        yield _rejected(frame, position, str(reasons[position]), origin, first_row)
+
+
+def _rejected(frame: pd.DataFrame, position: int, reason: str, origin: str, first: int) -> Item:
+    row = frame.iloc[position].to_dict()
+    where = f"{origin} row {first + position + 1}"
+    return Rejected(_raw(row), _text_key(row.get("cc_num")), reason, where)
 
 
 def _exact(record: dict[str, Any], event_time: int, label: int | None, where: str) -> Item:

@@ -10,6 +10,7 @@ nothing handed to the Kafka client is dropped; a second signal gives up waiting.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
@@ -103,6 +104,7 @@ class ProduceRun:
         self._labels: Producer | None = None
         self._dead: Producer | None = None
         self._errors: Callable[[], int] = lambda: 0
+        self._began = time.monotonic()
 
     def _nap(self, seconds: float) -> None:
         self.stop.requested.wait(seconds)
@@ -125,15 +127,14 @@ class ProduceRun:
         self._labels = Producer(settings) if self.labels is not None else None
         self._dead = Producer(settings) if self.options.on_invalid == "dlq" else None
         log.info("producing %s to %s", source.name, self.options.topic)
-        began = time.monotonic()
         try:
             with Progress(self.counts, self._console, refresh=self._sync) as progress:
                 self._loop(source.items, self._transactions, progress)
                 self._wait_for_labels(progress)
         except BaseException:
-            self._close(began, quiet=True)
+            self._close(quiet=True)
             raise
-        self._close(began, quiet=False)
+        self._close(quiet=False)
         return self.counts
 
     def _loop(self, items: Iterable[Item], producer: Producer, progress: Progress) -> None:
@@ -143,6 +144,9 @@ class ProduceRun:
         replay = ReplayPacer(speed, sleep=self._nap) if speed else None
         topic, limit, labels = options.topic, options.limit, self.labels
         source = iter(items)
+        first = next(source, None)
+        self._began = time.monotonic()  # the source's start-up (a simulator's population) aside
+        source = itertools.chain([first] if first is not None else [], source)
         while not stop.is_set() and (limit is None or counts.read < limit):
             if pacer is not None:
                 pacer.wait()
@@ -218,20 +222,29 @@ class ProduceRun:
             counts.labels_pending = len(self.labels)
         counts.feed_errors = self._errors()
 
-    def _close(self, began: float, *, quiet: bool) -> None:
+    def _close(self, *, quiet: bool) -> None:
         """Flush every producer; the first failure is raised (logged when ``quiet``)."""
         deadline = time.monotonic() + self.settings.kafka_delivery_timeout_seconds
         deadline += _FLUSH_MARGIN_SECONDS
+        counts, settings = self.counts, self.settings
+        channels = (
+            (self._transactions, self.options.topic, counts.sent),
+            (self._labels, settings.topic_labels, counts.labels_sent),
+            (self._dead, settings.topic_dlq, counts.invalid),
+        )
         first: BrokerError | None = None
-        for producer in (self._transactions, self._labels, self._dead):
+        for producer, topic, sent in channels:
             if producer is None:
                 continue
+            unconfirmed = sent - producer.delivered - producer.failed
+            if unconfirmed:
+                log.info("waiting for the broker to confirm %d messages to %s", unconfirmed, topic)
             try:
                 self._drain(producer, deadline)
             except BrokerError as exc:
                 first = first or exc
         self._sync()
-        self.counts.seconds = time.monotonic() - began
+        counts.seconds = time.monotonic() - self._began
         if first is not None:
             if not quiet:
                 raise first
@@ -239,8 +252,6 @@ class ProduceRun:
 
     def _drain(self, producer: Producer, deadline: float) -> None:
         """Wait for the broker's answers in short steps, so that a second signal is heard."""
-        if len(producer):
-            log.info("flushing %d queued messages", len(producer))
         while len(producer) and not self.stop.forced.is_set():
             left = deadline - time.monotonic()
             if left <= 0:
