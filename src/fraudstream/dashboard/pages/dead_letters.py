@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import altair as alt
 import streamlit as st
 
 from fraudstream.dashboard import queries, ui
@@ -35,7 +36,17 @@ def dead_letters(window: timedelta) -> None:
         return
     if not reasons.empty:
         st.subheader("Reasons")
-        st.bar_chart(reasons, x="reason", y="messages", horizontal=True, x_label="", height=220)
+        chart = (
+            alt.Chart(reasons)
+            .mark_bar(color="#dc3c3c")
+            .encode(
+                x=alt.X("messages:Q", title="messages"),
+                y=alt.Y("reason:N", sort="-x", title=None, axis=alt.Axis(labelLimit=420)),
+                tooltip=["reason", "messages", "last_seen"],
+            )
+            .properties(height=max(120, 30 * len(reasons)))
+        )
+        st.altair_chart(chart, width="stretch")
         st.dataframe(
             reasons,
             hide_index=True,

@@ -55,7 +55,6 @@ def drift() -> None:
         st.dataframe(
             features,
             hide_index=True,
-            height=380,
             column_config={
                 "psi": st.column_config.NumberColumn("PSI", format="%.4f"),
                 "ks": st.column_config.NumberColumn("KS", format="%.4f"),
@@ -82,7 +81,7 @@ def _psi_bars(features: pd.DataFrame) -> None:
         .mark_bar()
         .encode(
             x=alt.X("psi:Q", title="PSI"),
-            y=alt.Y("feature:N", sort="-x", title=None),
+            y=alt.Y("feature:N", sort="-x", title=None, axis=alt.Axis(labelLimit=200)),
             color=alt.Color(
                 "level:N",
                 scale=alt.Scale(
@@ -93,9 +92,9 @@ def _psi_bars(features: pd.DataFrame) -> None:
             ),
             tooltip=["feature", "psi", "ks", "ks_pvalue"],
         )
-        .properties(height=max(160, 22 * len(shown)))
+        .properties(height=max(200, 30 * len(shown)))
     )
-    st.altair_chart(chart, use_container_width=True)
+    st.altair_chart(chart, width="stretch")
 
 
 main()

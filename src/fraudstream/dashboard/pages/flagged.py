@@ -66,7 +66,9 @@ def flagged(filters: queries.TransactionFilter) -> None:
         hide_index=True,
         height=320,
         column_config={
-            "scored_at": st.column_config.DatetimeColumn("scored (UTC)", format="iso8601"),
+            "scored_at": st.column_config.DatetimeColumn(
+                "scored (UTC)", format="YYYY-MM-DD HH:mm:ss"
+            ),
             "trans_date_trans_time": st.column_config.DatetimeColumn("transaction time"),
             "amt": st.column_config.NumberColumn("amount", format="$%.2f"),
             "score": st.column_config.ProgressColumn(
@@ -148,7 +150,7 @@ def _histogram(histogram: pd.DataFrame) -> None:
         )
         .properties(height=360)
     )
-    st.altair_chart(chart, use_container_width=True)
+    st.altair_chart(chart, width="stretch")
     st.caption("Counted by PostgreSQL in 20 equal bins (width_bucket); log scale.")
 
 

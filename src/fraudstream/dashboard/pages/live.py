@@ -23,24 +23,39 @@ def main() -> None:
 def live(window: timedelta) -> None:
     now = ui.query(queries.live_now).iloc[0]
     counts = ui.query(queries.traffic, window).iloc[0]
+    stream = ui.query(queries.stream_series, window)
+    verdicts = ui.query(queries.verdict_series, window)
     scored, flagged = int(counts["scored"]), int(counts["flagged"])
     labelled, frauds = int(counts["labelled"]), int(counts["labelled_frauds"])
 
     top = st.columns(4)
-    top[0].metric("Throughput (tx/s)", f"{now['throughput']:,.1f}")
-    top[1].metric("End-to-end latency p95 (ms)", _ms(now["latency_p95_ms"]))
-    top[2].metric("Consumer lag (messages)", f"{int(now['lag']):,}")
+    top[0].metric(
+        "Throughput (tx/s)", f"{now['throughput']:,.1f}", chart_data=_spark(stream, "throughput")
+    )
+    top[1].metric(
+        "End-to-end latency p95 (ms)",
+        _ms(now["latency_p95_ms"]),
+        chart_data=_spark(stream, "latency_p95_ms"),
+    )
+    top[2].metric(
+        "Consumer lag (messages)", f"{int(now['lag']):,}", chart_data=_spark(stream, "lag")
+    )
     top[3].metric("Stream workers", int(now["workers"]))
     bottom = st.columns(4)
     bottom[0].metric("Verdicts in window", f"{scored:,}")
     bottom[1].metric(
-        "Flagged rate", _rate(flagged, scored), f"{flagged:,} flagged", delta_color="off"
+        "Flagged rate",
+        _rate(flagged, scored),
+        f"{flagged:,} flagged",
+        delta_color="off",
+        delta_arrow="off",
     )
     bottom[2].metric(
         "Confirmed fraud rate (labels)",
         _rate(frauds, labelled),
         f"{frauds:,} of {labelled:,} labels",
         delta_color="off",
+        delta_arrow="off",
     )
     bottom[3].metric("Dead letters in window", f"{int(counts['dead_letters']):,}")
 
@@ -55,8 +70,6 @@ def live(window: timedelta) -> None:
                 icon=":material/warning:",
             )
 
-    stream = ui.query(queries.stream_series, window)
-    verdicts = ui.query(queries.verdict_series, window)
     if stream.empty and verdicts.empty:
         return
     left, right = st.columns(2)
@@ -79,6 +92,12 @@ def live(window: timedelta) -> None:
 
 def _ms(value: float | None) -> str:
     return "–" if value is None or pd.isna(value) else f"{value:,.0f}"
+
+
+def _spark(frame: pd.DataFrame, column: str) -> list[float] | None:
+    """The window's values as a metric's sparkline (None draws none)."""
+    values = frame[column].dropna().astype("float64").tolist()
+    return values or None
 
 
 def _rate(part: int, whole: int) -> str:

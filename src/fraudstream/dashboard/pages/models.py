@@ -120,7 +120,7 @@ def _metric_chart(history: pd.DataFrame) -> None:
     dots = base.mark_point(filled=True, size=60).encode(
         y="value:Q", tooltip=["run_at", "model", "version", "value", "low", "high"]
     )
-    st.altair_chart((bands + dots).properties(height=260), use_container_width=True)
+    st.altair_chart((bands + dots).properties(height=260), width="stretch")
 
 
 main()

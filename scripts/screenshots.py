@@ -1,0 +1,310 @@
+"""Screenshots of every dashboard page, taken by a real headless Chromium.
+
+    .venv/bin/python scripts/screenshots.py                    # all pages into docs/screenshots
+    .venv/bin/python scripts/screenshots.py --pages flagged --out /tmp/shots
+
+It starts a PostgreSQL (the project's own launcher in a temp folder, or the server of
+``--database-url``, a login that may create databases), creates a database, migrates and seeds
+it with the tests' dashboard data (``tests/fixtures/dashboard.py``: an hour of a small stack),
+runs ``fraudstream dashboard`` against it as a read-only login, and points Debian's headless
+``chromium`` at each page (over its DevTools protocol, to wait until Streamlit has finished
+drawing). A picture of nearly one colour (a blank page) is a failure. Exit code 0 only when
+every page gave a real picture. Everything it started is stopped, and its database dropped,
+at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+from PIL import Image
+from psycopg import sql
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))  # the seed data is the tests' fixture
+
+from fixtures.dashboard import reader_role, seed_dashboard  # noqa: E402
+from fixtures.postgres import with_database  # noqa: E402
+from fraudstream.config import Settings  # noqa: E402
+from fraudstream.local.postgres import admin_url, postgres_spec  # noqa: E402
+from fraudstream.local.process import ProcessSpec, free_port, running  # noqa: E402
+from fraudstream.storage.migrate import apply_migrations  # noqa: E402
+
+PAGES = {
+    "live": "",
+    "flagged": "flagged",
+    "models": "models",
+    "drift": "drift",
+    "dead_letters": "dead_letters",
+}
+"""Page name -> URL path under the dashboard (the first page is the root)."""
+WINDOW = "1400,1000"
+MIN_COLOURS = 64
+"""A rendered page has text, charts and anti-aliasing; a blank one has a handful of colours."""
+
+
+class ScreenshotError(RuntimeError):
+    """A page could not be photographed; the message says which and why."""
+
+
+def chromium() -> str:
+    for name in ("chromium", "chromium-browser"):
+        found = shutil.which(name)
+        if found:
+            return found
+    raise ScreenshotError("chromium is not installed: apt-get install -y chromium")
+
+
+def distinct_colours(path: Path) -> int:
+    """How many colours the picture uses (capped; enough to tell a page from a blank)."""
+    with Image.open(path) as image:
+        colours = image.convert("RGB").getcolors(maxcolors=1 << 16)
+    return 1 << 16 if colours is None else len(colours)
+
+
+# Streamlit is done drawing when its status widget ("Running...", "Stop") is gone, the page
+# title is there, and the page stops changing; charts then need a moment to paint.
+_SETTLED = """
+(() => {
+  const running = document.querySelector('[data-testid="stStatusWidget"]');
+  const title = document.querySelector('[data-testid="stMain"] h1');
+  const spinners = document.querySelectorAll('[data-testid="stSkeleton"], .stSpinner').length;
+  return JSON.stringify({
+    done: !running && !!title && spinners === 0,
+    size: document.body.innerHTML.length,
+  });
+})()
+"""
+
+
+_CONTENT_HEIGHT = """
+(() => {
+  const main = document.querySelector('[data-testid="stMain"]');
+  return main ? main.scrollHeight : document.body.scrollHeight;
+})()
+"""
+MAX_HEIGHT = 4000
+
+
+class Browser:
+    """Headless Chromium driven over its DevTools protocol: load a page, wait until Streamlit
+    has finished its run, take the picture. (A plain ``--screenshot`` run gives up on a
+    Streamlit page too early: the page draws from websocket messages, which do not hold back
+    Chromium's notion of "loaded".)"""
+
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self.profile = Path(tempfile.mkdtemp(prefix="chromium-", dir=workdir))
+        width, height = WINDOW.split(",")
+        self.size = (int(width), int(height))
+        self.process = subprocess.Popen(
+            [
+                chromium(),
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--hide-scrollbars",
+                f"--user-data-dir={self.profile}",
+                f"--window-size={WINDOW}",
+                f"--remote-debugging-port={self.port}",
+                "about:blank",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self._id = 0
+
+    def close(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def _page_socket(self) -> str:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                targets = httpx.get(f"http://127.0.0.1:{self.port}/json/list", timeout=2).json()
+            except (httpx.HTTPError, ValueError):
+                time.sleep(0.2)
+                continue
+            pages = [t for t in targets if t.get("type") == "page"]
+            if pages:
+                return str(pages[0]["webSocketDebuggerUrl"])
+            time.sleep(0.2)
+        raise ScreenshotError("chromium's DevTools endpoint did not answer within 30 s")
+
+    def _call(self, ws: Any, method: str, **params: Any) -> dict[str, Any]:
+        self._id += 1
+        ws.send(json.dumps({"id": self._id, "method": method, "params": params}))
+        while True:
+            message = json.loads(ws.recv(timeout=60))
+            if message.get("id") == self._id:
+                if "error" in message:
+                    raise ScreenshotError(f"{method}: {message['error']}")
+                return dict(message.get("result", {}))
+
+    def shoot(self, url: str, out: Path, timeout: float = 60.0) -> float:
+        """Load ``url``, wait until the run settled, write a PNG; returns the seconds waited."""
+        from websockets.sync.client import connect
+
+        started = time.monotonic()
+        with connect(self._page_socket(), max_size=None) as ws:
+            self._call(ws, "Page.enable")
+            self._call(
+                ws,
+                "Emulation.setDeviceMetricsOverride",
+                width=self.size[0],
+                height=self.size[1],
+                deviceScaleFactor=1,
+                mobile=False,
+            )
+            self._call(ws, "Page.navigate", url=url)
+            stable, last_size = 0, -1
+            while stable < 3:  # three equal looks, 0.5 s apart, after the run ended
+                if time.monotonic() - started > timeout:
+                    raise ScreenshotError(f"{url}: Streamlit did not finish within {timeout} s")
+                time.sleep(0.5)
+                result = self._call(ws, "Runtime.evaluate", expression=_SETTLED)
+                state = json.loads(result["result"]["value"])
+                stable = stable + 1 if state["done"] and state["size"] == last_size else 0
+                last_size = state["size"]
+            # the whole page, not only the first screen: grow the window to the content
+            result = self._call(ws, "Runtime.evaluate", expression=_CONTENT_HEIGHT)
+            height = min(MAX_HEIGHT, max(self.size[1], int(result["result"]["value"])))
+            self._call(
+                ws,
+                "Emulation.setDeviceMetricsOverride",
+                width=self.size[0],
+                height=height,
+                deviceScaleFactor=1,
+                mobile=False,
+            )
+            time.sleep(2.0)  # charts (Vega, deck.gl) paint after the DOM settles
+            shot = self._call(ws, "Page.captureScreenshot", format="png")
+        out.write_bytes(base64.b64decode(shot["data"]))
+        return time.monotonic() - started
+
+
+@contextlib.contextmanager
+def server(database_url: str | None) -> Iterator[str]:
+    """An admin URL of a PostgreSQL: the given one, or a local server for the run."""
+    if database_url:
+        yield database_url
+        return
+    folder = Path(tempfile.mkdtemp(prefix="fraudstream-pg-"))  # outside any 0700 temp root
+    try:
+        port = free_port()
+        with running(postgres_spec(Settings(_env_file=None), folder / "postgres", port)):  # type: ignore[call-arg]
+            yield admin_url(port)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def seeded_database(admin: str) -> Iterator[str]:
+    """A migrated, seeded database of this run; yields the URL of a read-only login on it."""
+    name = f"dashboard_shots_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = with_database(admin, name)
+    try:
+        apply_migrations(url)
+        seeded = seed_dashboard(url)
+        print(f"seeded {len(seeded.verdicts)} verdicts, {len(seeded.flagged)} flagged")
+        with reader_role(url) as reader:
+            yield reader
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def dashboard(reader_url: str, workdir: Path) -> ProcessSpec:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        try:
+            return httpx.get(f"{url}/_stcore/health", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    return ProcessSpec(
+        name="dashboard",
+        argv=[sys.executable, "-m", "fraudstream", "dashboard", "--port", str(port)],
+        log_file=workdir / "dashboard.log",
+        probe=healthy,
+        address=url,
+        env={
+            "FRAUD_DATABASE_READONLY_URL": reader_url,
+            "FRAUD_DASHBOARD_REFRESH_SECONDS": "0",  # a still picture: no timer keeps it busy
+            "FRAUD_MLFLOW_TRACKING_URI": f"sqlite:///{workdir / 'no-registry.db'}",
+        },
+        cwd=workdir,
+        ready_timeout=90,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    parser.add_argument("--pages", default=",".join(PAGES), help="Comma-separated page names.")
+    parser.add_argument("--database-url", default=os.environ.get("FRAUD_TEST_DATABASE_URL"))
+    args = parser.parse_args(argv)
+    pages = [p.strip() for p in args.pages.split(",") if p.strip()]
+    unknown = sorted(set(pages) - set(PAGES))
+    if unknown:
+        parser.error(f"unknown page(s) {', '.join(unknown)}; choose from {', '.join(PAGES)}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    try:
+        chromium()
+        with (
+            tempfile.TemporaryDirectory(prefix="fraudstream-shots-") as tmp,
+            server(args.database_url) as admin,
+            seeded_database(admin) as reader,
+            running(dashboard(reader, Path(tmp))) as app,
+        ):
+            browser = Browser(Path(tmp))
+            try:
+                for page in pages:
+                    out = args.out / f"{page}.png"
+                    waited = browser.shoot(f"{app.spec.address}/{PAGES[page]}", out)
+                    colours = distinct_colours(out)
+                    if colours < MIN_COLOURS:
+                        raise ScreenshotError(f"{out}: only {colours} colours: a blank page?")
+                    print(
+                        f"{out}: {out.stat().st_size // 1024} KiB, {colours} colours, "
+                        f"{waited:.1f} s"
+                    )
+            finally:
+                browser.close()
+    except ScreenshotError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
