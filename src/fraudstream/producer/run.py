@@ -5,7 +5,9 @@ The run owns its Kafka clients: one producer per topic it writes (transactions, 
 dead letters), so that "delivered" counts exactly the broker's confirmations for each, which a
 downstream reader can check against the topic. Every stop, whether the source ended, the limit
 was reached, SIGTERM or Ctrl-C came, or the source failed, goes through the same final flush:
-nothing handed to the Kafka client is dropped; a second signal gives up waiting.
+nothing handed to the Kafka client is dropped; a second signal gives up waiting. A message the
+broker did not take (its delivery timeout passed) stops the run the same way: reading on would
+only lose more.
 """
 
 from __future__ import annotations
@@ -209,10 +211,17 @@ class ProduceRun:
         self._dead.produce(self.settings.topic_dlq, item.raw, item.key, headers=headers)
 
     def _sync(self) -> None:
-        """Copy the broker's answers so far into the counts."""
+        """Copy the broker's answers so far into the counts; stop reading at the first loss."""
         counts = self.counts
         if self._transactions is not None:
             counts.delivered = self._transactions.delivered
+            if self._transactions.failed and not counts.failed:
+                log.error(
+                    "the broker did not take %d transactions (%s): stopping, nothing more is read",
+                    self._transactions.failed,
+                    self._transactions.first_error,
+                )
+                self.stop.requested.set()
             counts.failed = self._transactions.failed
         if self._labels is not None:
             counts.labels_delivered = self._labels.delivered
