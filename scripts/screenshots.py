@@ -63,7 +63,10 @@ class ScreenshotError(RuntimeError):
 
 
 def chromium() -> str:
-    for name in ("chromium", "chromium-browser"):
+    """Debian's chromium, or the browser that ``CHROMIUM`` names (CI runners ship Chrome)."""
+    for name in (os.environ.get("CHROMIUM", ""), "chromium", "chromium-browser"):
+        if not name:
+            continue
         found = shutil.which(name)
         if found:
             return found

@@ -16,8 +16,11 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "screenshots.py"
 
 
+BROWSERS = (os.environ.get("CHROMIUM") or "chromium", "chromium-browser")
+
+
 @pytest.mark.skipif(
-    shutil.which("chromium") is None and shutil.which("chromium-browser") is None,
+    not any(shutil.which(name) for name in BROWSERS),
     reason="Debian's chromium is not installed (scripts/system-deps.sh installs it)",
 )
 def test_the_script_photographs_a_rendered_page(postgres_url: str, tmp_path: Path) -> None:
