@@ -129,6 +129,7 @@ def produce(
     )
     console = Console()
     run = ProduceRun(settings, options, labels=schedule, stop=stop, console=Console(stderr=True))
+    run.check_topics()
     with stop_on_signals(stop):
         try:
             run.run(chosen)

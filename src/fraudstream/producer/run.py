@@ -12,7 +12,6 @@ only lose more.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import threading
 import time
@@ -107,6 +106,27 @@ class ProduceRun:
         self._dead: Producer | None = None
         self._errors: Callable[[], int] = lambda: 0
         self._began = time.monotonic()
+        self._topics_ready = False
+
+    def check_topics(self) -> None:
+        """Wait until every topic the run writes serves; a missing one is a BrokerError that
+        says what to do. :meth:`run` calls it unless it was called already (the command calls
+        it before it takes over SIGTERM, which until then simply ends the process)."""
+        settings = self.settings
+        topics = [self.options.topic]
+        if self.labels is not None:
+            topics.append(settings.topic_labels)
+        if self.options.on_invalid == "dlq":
+            topics.append(settings.topic_dlq)
+        try:
+            bootstrap, timeout = settings.kafka_bootstrap_servers, settings.kafka_timeout_seconds
+            wait_for_topics(bootstrap, topics, timeout)
+        except BrokerError as exc:
+            raise BrokerError(
+                f"{exc}; create fraudstream's topics with `fraudstream topics create`, "
+                "or name an existing topic with --topic"
+            ) from exc
+        self._topics_ready = True
 
     def _nap(self, seconds: float) -> None:
         self.stop.requested.wait(seconds)
@@ -118,12 +138,8 @@ class ProduceRun:
         (after the final flush, with :attr:`counts` complete), and whatever the source raised.
         """
         settings = self.settings
-        topics = [self.options.topic]
-        if self.labels is not None:
-            topics.append(settings.topic_labels)
-        if self.options.on_invalid == "dlq":
-            topics.append(settings.topic_dlq)
-        _check_topics(settings, topics)
+        if not self._topics_ready:
+            self.check_topics()
         self._errors = source.errors
         self._transactions = Producer(settings)
         self._labels = Producer(settings) if self.labels is not None else None
@@ -146,9 +162,6 @@ class ProduceRun:
         replay = ReplayPacer(speed, sleep=self._nap) if speed else None
         topic, limit, labels = options.topic, options.limit, self.labels
         source = iter(items)
-        first = next(source, None)
-        self._began = time.monotonic()  # the source's start-up (a simulator's population) aside
-        source = itertools.chain([first] if first is not None else [], source)
         while not stop.is_set() and (limit is None or counts.read < limit):
             if pacer is not None:
                 pacer.wait()
@@ -157,6 +170,8 @@ class ProduceRun:
             item = next(source, None)
             if item is None:
                 break
+            if not counts.read:  # the source's start-up (a simulator's population) aside
+                self._began = time.monotonic()
             counts.read += 1
             if isinstance(item, Rejected):
                 self._reject(item)
@@ -247,7 +262,7 @@ class ProduceRun:
                 continue
             unconfirmed = sent - producer.delivered - producer.failed
             if unconfirmed:
-                log.info("waiting for the broker to confirm %d messages to %s", unconfirmed, topic)
+                log.info("waiting for the broker to confirm %d message(s) to %s", unconfirmed, topic)
             try:
                 self._drain(producer, deadline)
             except BrokerError as exc:
@@ -278,14 +293,3 @@ class ProduceRun:
                 f"is the broker at {self.settings.kafka_bootstrap_servers} up?"
             )
         producer.flush(0.0)
-
-
-def _check_topics(settings: Settings, topics: list[str]) -> None:
-    """Fail before producing anything when a topic is missing, with what to do about it."""
-    try:
-        wait_for_topics(settings.kafka_bootstrap_servers, topics, settings.kafka_timeout_seconds)
-    except BrokerError as exc:
-        raise BrokerError(
-            f"{exc}; create fraudstream's topics with `fraudstream topics create`, "
-            "or name an existing topic with --topic"
-        ) from exc

@@ -58,7 +58,7 @@ def start(broker: DedicatedBroker, delivery_timeout: float, stop: Stop) -> Runni
 
 
 def test_the_first_lost_message_stops_the_run(dedicated_broker: DedicatedBroker) -> None:
-    running = start(dedicated_broker, delivery_timeout=3.0, stop=Stop())
+    running = start(dedicated_broker, delivery_timeout=2.0, stop=Stop())
     dedicated_broker.kill()
 
     running.thread.join(timeout=60)  # nobody asks it to stop: the loss does

@@ -18,13 +18,12 @@ import pytest
 from typer.testing import CliRunner
 
 from fixtures.frames import frame_of, record
-from fixtures.kafka import drain, unique
+from fixtures.kafka import unique
+from fixtures.topics import read_topic, stored
 from fraudstream.cli import _register, app
 from fraudstream.config import ENV_PREFIX, Settings
 from fraudstream.errors import BrokerError
-from fraudstream.kafka.admin import ensure_topics, list_topics
-from fraudstream.kafka.consumer import Consumer
-from fraudstream.kafka.types import Message
+from fraudstream.kafka.admin import ensure_topics
 from fraudstream.producer.frames import replayed_items
 from fraudstream.producer.run import ProduceRun, RunOptions, Source
 from fraudstream.schema import LabelEvent
@@ -37,18 +36,6 @@ pytestmark = pytest.mark.integration
 def settings(kafka_settings: Settings) -> Settings:
     ensure_topics(kafka_settings)
     return kafka_settings
-
-
-def read_topic(settings: Settings, topic: str, expected: int) -> list[Message]:
-    with Consumer(settings, unique("group")) as consumer:
-        consumer.subscribe([topic])
-        messages = drain(consumer, expected)
-        messages.extend(drain(consumer, 1, timeout=1.0))
-    return messages
-
-
-def on_topics(settings: Settings) -> dict[str, int]:
-    return {t.name: t.messages for t in list_topics(settings)}
 
 
 @pytest.fixture
@@ -106,7 +93,7 @@ def test_invalid_rows_can_be_skipped(settings: Settings, bad_file: Path) -> None
     counts = produce_file(settings, bad_file, "skip").counts
 
     assert (counts.sent, counts.delivered, counts.invalid, counts.dead_lettered) == (17, 17, 3, 0)
-    assert on_topics(settings)[settings.topic_dlq] == 0
+    assert stored(settings)[settings.topic_dlq] == 0
 
 
 def test_a_missing_topic_fails_before_anything_is_read(kafka_settings: Settings) -> None:
@@ -142,7 +129,7 @@ def test_sigterm_mid_run_flushes_everything_accepted(settings: Settings, tmp_pat
     )
     try:
         deadline = time.monotonic() + 90
-        while on_topics(settings)[settings.topic_transactions] < 20_000:
+        while stored(settings)[settings.topic_transactions] < 20_000:
             assert child.poll() is None, child.communicate()
             assert time.monotonic() < deadline, "the producer never got going"
             time.sleep(0.2)
@@ -164,9 +151,9 @@ def test_sigterm_mid_run_flushes_everything_accepted(settings: Settings, tmp_pat
     assert read == sent == delivered > 20_000
     assert labels > 0
     assert pending > 0  # the clock stopped with the run: labels still in the future stay unsent
-    stored = on_topics(settings)
-    assert stored[settings.topic_transactions] == delivered
-    assert stored[settings.topic_labels] == labels
+    on_topics = stored(settings)
+    assert on_topics[settings.topic_transactions] == delivered
+    assert on_topics[settings.topic_labels] == labels
     assert "SIGTERM: stopping" in err
 
 

@@ -17,11 +17,10 @@ import pandas as pd
 import pytest
 from aiokafka.partitioner import murmur2
 
-from fixtures.kafka import drain, unique
 from fixtures.s3 import s3_client, s3_settings
+from fixtures.topics import read_topic
 from fraudstream.config import Settings
 from fraudstream.kafka.admin import ensure_topics
-from fraudstream.kafka.consumer import Consumer
 from fraudstream.kafka.types import Message
 from fraudstream.producer.feed import FeedPoller
 from fraudstream.producer.frames import replayed_items, simulated_items
@@ -46,15 +45,6 @@ def settings(kafka_settings: Settings) -> Settings:
 def simulator(seed: int = 5, label_delay_days: float = 3.0) -> Simulator:
     params = SimParams(customers=CUSTOMERS, label_delay_days=label_delay_days)
     return Simulator(params, seed=seed)
-
-
-def read_topic(settings: Settings, topic: str, expected: int) -> list[Message]:
-    """Everything on ``topic``: waits for ``expected`` messages, then a little for any extra."""
-    with Consumer(settings, unique("group")) as consumer:
-        consumer.subscribe([topic])
-        messages = drain(consumer, expected)
-        messages.extend(drain(consumer, 1, timeout=1.0))
-    return messages
 
 
 def java_partition(key: bytes, partitions: int) -> int:
