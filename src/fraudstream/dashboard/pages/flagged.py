@@ -25,7 +25,7 @@ def main() -> None:
 def _filters() -> queries.TransactionFilter:
     cols = st.columns([1, 2, 2, 1, 1])
     with cols[0]:
-        window = ui.window_picker(default="24 h", key="flagged_window")
+        window = ui.window_picker(default="1 h", key="flagged_window")
     categories = cols[1].multiselect("Category", CATEGORIES, key="flagged_categories")
     states = cols[2].multiselect(
         "State", ui.query(queries.flagged_states, window), key="flagged_states"
