@@ -17,10 +17,24 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
+import orjson
+
 from fraudstream.producer.items import Outgoing
-from fraudstream.schema import LabelEvent
 
 _DAY = 86_400.0
+
+
+def label_json(trans_num: str, is_fraud: int, labelled_at: float) -> bytes:
+    """A :class:`~fraudstream.schema.LabelEvent` as its ``model_dump_json()`` writes it, byte
+    for byte (a unit test holds the two together), in a fifth of the time: the simulator sends
+    one label per transaction, and building the model would cost more than the transaction's
+    own checks."""
+    event = {
+        "trans_num": trans_num,
+        "is_fraud": 1 if is_fraud else 0,
+        "labelled_at": datetime.fromtimestamp(labelled_at, UTC),
+    }
+    return orjson.dumps(event, option=orjson.OPT_UTC_Z)
 
 
 class LabelSchedule:
@@ -61,12 +75,7 @@ class LabelSchedule:
         waiting = self._waiting
         while waiting and waiting[0][0] <= now:
             _, _, labelled_at, trans_num, is_fraud, key = heapq.heappop(waiting)
-            event = LabelEvent(
-                trans_num=trans_num,
-                is_fraud=1 if is_fraud else 0,
-                labelled_at=datetime.fromtimestamp(labelled_at, UTC),
-            )
-            yield key, event.model_dump_json().encode()
+            yield key, label_json(trans_num, is_fraud, labelled_at)
 
     def seconds_to_next(self) -> float | None:
         """Real seconds until the next label is due, when the clock is the real one; else None

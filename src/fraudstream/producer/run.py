@@ -262,7 +262,9 @@ class ProduceRun:
                 continue
             unconfirmed = sent - producer.delivered - producer.failed
             if unconfirmed:
-                log.info("waiting for the broker to confirm %d message(s) to %s", unconfirmed, topic)
+                log.info(
+                    "waiting for the broker to confirm %d message(s) to %s", unconfirmed, topic
+                )
             try:
                 self._drain(producer, deadline)
             except BrokerError as exc:

@@ -14,8 +14,9 @@ import pytest
 from fixtures.frames import frame_of, record
 from fixtures.records import GOOD
 from fraudstream.errors import SourceError
-from fraudstream.producer.items import Outgoing, Rejected, answer_item, frame_items
+from fraudstream.producer.items import Outgoing, Rejected, _typed, answer_item, frame_items
 from fraudstream.schema import FEED_COLUMNS, Transaction
+from fraudstream.simulator import SimParams, Simulator
 from fraudstream.wire import struct_for
 
 pytestmark = pytest.mark.unit
@@ -135,3 +136,27 @@ def test_every_problem_of_a_feed_answer_is_named() -> None:
     assert "amt: " in item.reason
     assert "gender: " in item.reason
     assert item.key == str(GOOD["cc_num"])
+
+
+def test_a_typed_frame_goes_straight_to_the_gate_which_names_the_field() -> None:
+    rows = [record(seconds=i, trans_num=f"t{i}") for i in range(4)]
+    rows[1]["amt"] = -3.0
+    rows[2]["state"] = "NCC"
+    frame = frame_of(rows)
+    assert _typed(frame)
+    assert not _typed(as_csv_text(frame))
+
+    items = list(frame_items(frame, "typed.parquet"))
+
+    assert [type(i).__name__ for i in items] == ["Outgoing", "Rejected", "Rejected", "Outgoing"]
+    first, second = items[1], items[2]
+    assert isinstance(first, Rejected)
+    assert isinstance(second, Rejected)
+    assert first.reason == "amt: Input should be greater than or equal to 0, got -3.0"
+    assert "state: " in second.reason
+    assert (first.where, second.where) == ("typed.parquet row 2", "typed.parquet row 3")
+
+
+def test_the_simulator_s_frames_are_typed() -> None:
+    sim = Simulator(SimParams(customers=50), seed=1)
+    assert _typed(sim.frame(200))

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from fraudstream.producer.items import Outgoing
-from fraudstream.producer.labels import LabelSchedule
+from fraudstream.producer.labels import LabelSchedule, label_json
 from fraudstream.schema import LabelEvent
 
 pytestmark = pytest.mark.unit
@@ -90,3 +90,14 @@ def test_a_wall_clock_delay_maps_days_to_seconds() -> None:
     # labelled_at stays on the transactions' clock: the transaction time plus the delay
     assert first[0][1].labelled_at == datetime(2019, 1, 4, tzinfo=UTC)
     assert schedule.seconds_to_next() is None
+
+
+@pytest.mark.parametrize("seconds", [T0, T0 + 0.2, T0 + 10_627.123456, 0.0])
+@pytest.mark.parametrize("is_fraud", [0, 1])
+def test_label_json_is_the_contract_byte_for_byte(seconds: float, is_fraud: int) -> None:
+    event = LabelEvent(
+        trans_num="2da90c7d74bd46a0caf3777415b3ebd3",
+        is_fraud=is_fraud,  # type: ignore[arg-type]
+        labelled_at=datetime.fromtimestamp(seconds, UTC),
+    )
+    assert label_json(event.trans_num, is_fraud, seconds) == event.model_dump_json().encode()
