@@ -117,8 +117,8 @@ def produce(
     stop = Stop()
     params = sim_params(settings, fraud_rate, drift_at, drift_scenario) if kind == "sim" else None
     chosen = build_source(kind, address, settings, stop, params, seed, limit)
-    delay_days = params.label_delay_days if params is not None else settings.sim_label_delay_days
-    schedule = LabelSchedule(delay_days, label_delay_seconds) if labels else None
+    delay = settings.sim_label_delay_days
+    schedule = LabelSchedule(delay, label_delay_seconds) if labels else None
     target = topic or settings.topic_transactions
     options = RunOptions(
         topic=target,
