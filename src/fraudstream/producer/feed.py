@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterator
+from typing import Final
 
 import httpx
 
@@ -20,6 +22,11 @@ from fraudstream.producer.items import Item, Rejected, answer_item
 from fraudstream.stream_processor.backoff import Backoff
 
 log = logging.getLogger(__name__)
+
+_REPEAT_SECONDS: Final = 30.0
+"""The same failure is logged again at most this often; the count says how many there were."""
+_OUTAGE_CALLS: Final = 5
+"""So many failed calls in a row are an outage worth a line when it begins and when it ends."""
 
 FEED_SCHEME = "feed+"
 """``--source feed+http://host/path`` names a feed; the address polled is the part after it."""
@@ -47,7 +54,9 @@ class FeedPoller:
             follow_redirects=True,
             headers={"Accept": "application/json"},
         )
-        self._failing: str | None = None
+        self._in_a_row = 0
+        self._said = ""
+        self._said_at = 0.0
 
     def items(self) -> Iterator[Item]:
         """One item per answer with a body, endlessly (until the stop event is set)."""
@@ -79,13 +88,23 @@ class FeedPoller:
         return "", response.content
 
     def _failed(self, problem: str) -> None:
+        """Count a failed call; say so when the problem is new or a while has passed."""
         self.errors += 1
-        if problem != self._failing:
-            log.warning("feed %s: %s; retrying with backoff", self.url, problem)
-        self._failing = problem
+        self._in_a_row += 1
+        now = time.monotonic()
+        if problem != self._said or now - self._said_at >= _REPEAT_SECONDS:
+            log.warning(
+                "feed %s: %s (%d failed call(s) so far); retrying with backoff",
+                self.url,
+                problem,
+                self.errors,
+            )
+            self._said, self._said_at = problem, now
+        if self._in_a_row == _OUTAGE_CALLS:
+            log.warning("feed %s: %d calls in a row failed", self.url, self._in_a_row)
 
     def _recovered(self) -> None:
-        if self._failing is not None:
-            log.info("feed %s answers again (%d failed calls so far)", self.url, self.errors)
-        self._failing = None
+        if self._in_a_row >= _OUTAGE_CALLS:
+            log.info("feed %s answers again after %d failed calls", self.url, self._in_a_row)
+        self._in_a_row = 0
         self._backoff.reset()

@@ -261,9 +261,10 @@ class ProduceRun:
             if producer is None:
                 continue
             unconfirmed = sent - producer.delivered - producer.failed
-            if unconfirmed:
-                log.info(
-                    "waiting for the broker to confirm %d message(s) to %s", unconfirmed, topic
+            if unconfirmed:  # worth a line when a stop, not the source's end, cut the run
+                level = logging.INFO if self.stop.requested.is_set() else logging.DEBUG
+                log.log(
+                    level, "waiting for %d message(s) to %s to be confirmed", unconfirmed, topic
                 )
             try:
                 self._drain(producer, deadline)
