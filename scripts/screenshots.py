@@ -6,8 +6,9 @@
 It starts a PostgreSQL (the project's own launcher in a temp folder, or the server of
 ``--database-url``, a login that may create databases), creates a database, migrates and seeds
 it with the tests' dashboard data (``tests/fixtures/dashboard.py``: an hour of a small stack),
-runs ``fraudstream dashboard`` against it as a read-only login, and points Debian's headless
-``chromium`` at each page (over its DevTools protocol, to wait until Streamlit has finished
+trains a small real model into a registry (champion and challenger) when the Models page is
+asked for, runs ``fraudstream dashboard`` against it as a read-only login, and points Debian's
+headless ``chromium`` at each page (over its DevTools protocol, to wait until Streamlit has finished
 drawing). A picture of nearly one colour (a blank page) is a failure. Exit code 0 only when
 every page gave a real picture. Everything it started is stopped, and its database dropped,
 at the end.
@@ -244,7 +245,27 @@ def seeded_database(admin: str) -> Iterator[str]:
             conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
-def dashboard(reader_url: str, workdir: Path) -> ProcessSpec:
+def registry(workdir: Path) -> dict[str, str]:
+    """A registry holding a real small model as champion (version 1) and challenger (2), for
+    the Models page; its settings as FRAUD_* variables."""
+    from fixtures.models import TRAIN_SOURCE, registry_settings_for
+    from fraudstream.sources import read_frame
+    from fraudstream.trainer.pipeline import train
+    from fraudstream.trainer.tracking import log_run
+
+    settings = registry_settings_for(workdir / "registry", train_search_seconds=0)
+    frame = read_frame(TRAIN_SOURCE, settings)
+    result = train(frame, settings, source=TRAIN_SOURCE, workdir=workdir)
+    log_run(result, settings, register_as="champion")
+    log_run(result, settings, register_as="challenger")
+    print(f"registry with champion and challenger in {settings.tracking_uri}")
+    return {
+        "FRAUD_MLFLOW_TRACKING_URI": settings.tracking_uri,
+        "FRAUD_MLFLOW_ARTIFACT_ROOT": settings.artifact_root,
+    }
+
+
+def dashboard(reader_url: str, workdir: Path, extra_env: dict[str, str]) -> ProcessSpec:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
 
@@ -264,6 +285,7 @@ def dashboard(reader_url: str, workdir: Path) -> ProcessSpec:
             "FRAUD_DATABASE_READONLY_URL": reader_url,
             "FRAUD_DASHBOARD_REFRESH_SECONDS": "0",  # a still picture: no timer keeps it busy
             "FRAUD_MLFLOW_TRACKING_URI": f"sqlite:///{workdir / 'no-registry.db'}",
+            **extra_env,
         },
         cwd=workdir,
         ready_timeout=90,
@@ -287,7 +309,9 @@ def main(argv: list[str] | None = None) -> int:
             tempfile.TemporaryDirectory(prefix="fraudstream-shots-") as tmp,
             server(args.database_url) as admin,
             seeded_database(admin) as reader,
-            running(dashboard(reader, Path(tmp))) as app,
+            running(
+                dashboard(reader, Path(tmp), registry(Path(tmp)) if "models" in pages else {})
+            ) as app,
         ):
             browser = Browser(Path(tmp))
             try:

@@ -56,7 +56,10 @@ def current_aliases(settings: Settings) -> pd.DataFrame:
         row: dict[str, Any] = {
             "alias": alias,
             "version": version,
-            "registered_at": datetime.fromtimestamp(found.creation_timestamp / 1000, UTC),
+            # naive UTC, as every time the dashboard shows (see dashboard.db)
+            "registered_at": datetime.fromtimestamp(found.creation_timestamp / 1000, UTC).replace(
+                tzinfo=None
+            ),
             "family": run.data.tags.get("family", ""),
             "run_id": found.run_id,
         }

@@ -236,10 +236,13 @@ def flagged_states(db: Reader, window: timedelta) -> list[str]:
 # -- Models --------------------------------------------------------------------------------------
 
 _DECISIONS: Final = """
-SELECT id, run_at, model_name, metric, action, reason,
-       champion_version, champion_metric, champion_ci_low, champion_ci_high,
-       challenger_version, challenger_metric, challenger_ci_low, challenger_ci_high,
-       n_rows, n_frauds, window_start, window_end
+SELECT run_at, action, reason, champion_version, challenger_version,
+       champion_metric, challenger_metric, difference, difference_ci_low, difference_ci_high,
+       coalesce(new_champion_version, champion_version) AS champion_after,
+       coalesce(new_challenger_version, challenger_version) AS challenger_after,
+       n_rows, n_frauds, champion_ci_low, champion_ci_high, challenger_ci_low,
+       challenger_ci_high, scoring, window_start, window_end, duration_seconds, metric,
+       model_name, id
 FROM challenger_decisions
 ORDER BY run_at DESC, id DESC
 LIMIT %(limit)s
@@ -247,8 +250,9 @@ LIMIT %(limit)s
 
 
 def decisions(db: Reader, limit: int = 100) -> pd.DataFrame:
-    """The latest champion/challenger runs, newest first: both metrics with their confidence
-    intervals, the sample they were measured on, and what was decided and why."""
+    """The latest champion/challenger runs, newest first: both metrics and their paired
+    difference with confidence intervals, the sample they were measured on, what was decided and
+    why, and which versions the aliases named after the run."""
     return db.frame(_DECISIONS, {"limit": limit})
 
 
@@ -270,7 +274,9 @@ def serving_versions(db: Reader, window: timedelta) -> pd.DataFrame:
 # -- Drift ---------------------------------------------------------------------------------------
 
 _DRIFT_REPORTS: Final = """
-SELECT id, created_at, window_start, window_end, reference, drifted, summary
+SELECT id, created_at, window_start, window_end, reference, drifted, summary,
+       model_version, score_psi, max_feature_psi, n_rows, labelled_rows, fraud_rate,
+       reference_fraud_rate
 FROM drift_reports
 ORDER BY created_at DESC, id DESC
 LIMIT %(limit)s
@@ -282,8 +288,9 @@ def drift_reports(db: Reader, limit: int = 50) -> pd.DataFrame:
     return db.frame(_DRIFT_REPORTS, {"limit": limit})
 
 
-# A feature's entry is an object holding at least "psi"; "ks" is a number or an object with
-# "statistic" (and "pvalue"), as monitoring.drift.KsResult serialises; "drifted" is optional.
+# A feature's entry is an object holding at least "psi" (monitoring.report's as_json): "ks" is a
+# number (or an object with "statistic" and "pvalue"), "ks_pvalue", "drifted", and "counted"
+# (false for lifetime features the verdict ignores). The model's score has an entry too.
 _FEATURE_VALUES: Final = """
        (f.value ->> 'psi')::float8 AS psi,
        CASE jsonb_typeof(f.value -> 'ks')
@@ -291,7 +298,8 @@ _FEATURE_VALUES: Final = """
            WHEN 'object' THEN (f.value -> 'ks' ->> 'statistic')::float8
        END AS ks,
        coalesce(f.value ->> 'ks_pvalue', f.value -> 'ks' ->> 'pvalue')::float8 AS ks_pvalue,
-       (f.value ->> 'drifted')::boolean AS drifted
+       (f.value ->> 'drifted')::boolean AS drifted,
+       coalesce((f.value ->> 'counted')::boolean, true) AS counted
 """
 _DRIFT_FEATURES: Final = f"""
 SELECT f.key AS feature, {_FEATURE_VALUES}

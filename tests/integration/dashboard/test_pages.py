@@ -110,7 +110,7 @@ def test_models_shows_every_decision_and_says_the_registry_is_absent(seeded: See
     assert shown["Decisions"] == str(len(seeded.decisions))
     assert shown["Promotions"] == str(sum(d.action == "promoted" for d in seeded.decisions))
     assert shown["Last decision"] == newest.action
-    assert shown["Champion now (last run)"] == newest.champion_version
+    assert shown["Champion after the last run"] == newest.new_champion_version
     tables = [df.value for df in at.dataframe]
     versions = next(t for t in tables if "verdicts" in t.columns)
     assert dict(zip(versions["model_version"], versions["verdicts"], strict=True)) == dict(
@@ -123,6 +123,8 @@ def test_models_shows_every_decision_and_says_the_registry_is_absent(seeded: See
     promoted = history[history["action"] == "promoted"].iloc[0]
     assert promoted["challenger_metric"] == pytest.approx(0.82)
     assert promoted["challenger_ci_low"] == pytest.approx(0.76)
+    assert promoted["difference"] == pytest.approx(0.82 - 0.66)
+    assert (promoted["champion_after"], promoted["challenger_after"]) == ("2", "3")
     assert any("no MLflow store" in info.value for info in at.info)
 
 
@@ -135,6 +137,10 @@ def test_drift_shows_the_latest_report_feature_by_feature(seeded: Seeded) -> Non
     assert shown["Features"] == str(len(DRIFT_FEATURES))
     assert shown["PSI ≥ 0.25 (major)"] == str(len(major))
     assert shown["Largest PSI"] == f"{max(p for p, _ in DRIFT_FEATURES.values()):.3f}"
+    latest = max(seeded.drift, key=lambda r: r.created_at or seeded.now)
+    assert shown["Score PSI"] == f"{latest.score_psi:.3f}"
+    assert shown["Fraud rate (labelled)"] == f"{latest.fraud_rate:.3%}"
+    assert shown["Model version"] == latest.model_version
     table = at.dataframe[0].value.set_index("feature")
     assert list(table.index) == sorted(DRIFT_FEATURES, key=lambda f: -DRIFT_FEATURES[f][0])
     for name, (psi, ks) in DRIFT_FEATURES.items():

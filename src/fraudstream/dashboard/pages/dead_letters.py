@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import altair as alt
 import streamlit as st
 
 from fraudstream.dashboard import queries, ui
@@ -36,21 +35,15 @@ def dead_letters(window: timedelta) -> None:
         return
     if not reasons.empty:
         st.subheader("Reasons")
-        chart = (
-            alt.Chart(reasons)
-            .mark_bar(color="#dc3c3c")
-            .encode(
-                x=alt.X("messages:Q", title="messages"),
-                y=alt.Y("reason:N", sort="-x", title=None, axis=alt.Axis(labelLimit=420)),
-                tooltip=["reason", "messages", "last_seen"],
-            )
-            .properties(height=max(120, 30 * len(reasons)))
-        )
-        st.altair_chart(chart, width="stretch")
         st.dataframe(
             reasons,
             hide_index=True,
-            column_config={"last_seen": st.column_config.DatetimeColumn("last seen (UTC)")},
+            column_config={
+                "messages": st.column_config.ProgressColumn(
+                    format="%d", min_value=0, max_value=int(reasons["messages"].max())
+                ),
+                "last_seen": st.column_config.DatetimeColumn("last seen (UTC)"),
+            },
         )
     st.subheader("Latest")
     st.dataframe(

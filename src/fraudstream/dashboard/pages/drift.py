@@ -35,13 +35,18 @@ def drift() -> None:
         )
     }
     chosen = st.selectbox("Report", list(labels), format_func=labels.__getitem__, key="report")
-    report = reports.set_index("id").loc[chosen]
+    report = reports[reports["id"] == chosen].iloc[0]
     features = ui.query(queries.drift_features, int(chosen))
     cols = st.columns(4)
     cols[0].metric("Verdict", "drifted" if report["drifted"] else "stable")
     cols[1].metric("Features", len(features))
     cols[2].metric("PSI ≥ 0.25 (major)", int((features["psi"] >= PSI_MAJOR).sum()))
     cols[3].metric("Largest PSI", f"{features['psi'].max():.3f}" if len(features) else "–")
+    more = st.columns(4)
+    more[0].metric("Model version", str(report["model_version"] or "–"))
+    more[1].metric("Score PSI", _number(report["score_psi"], "{:.3f}"))
+    more[2].metric("Fraud rate (labelled)", _number(report["fraud_rate"], "{:.3%}"))
+    more[3].metric("Fraud rate (training)", _number(report["reference_fraud_rate"], "{:.3%}"))
     st.caption(
         f"{report['summary']} — window {report['window_start']:%Y-%m-%d %H:%M} to "
         f"{report['window_end']:%Y-%m-%d %H:%M} (transaction time) against {report['reference']}"
@@ -65,6 +70,10 @@ def drift() -> None:
     if history["created_at"].nunique() > 1:
         st.subheader("PSI over the latest reports")
         st.line_chart(history, x="created_at", y="psi", color="feature", x_label="", height=260)
+
+
+def _number(value: float | None, form: str) -> str:
+    return "–" if value is None or pd.isna(value) else form.format(value)
 
 
 def _psi_bars(features: pd.DataFrame) -> None:

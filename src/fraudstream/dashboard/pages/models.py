@@ -49,7 +49,9 @@ def _aliases() -> None:
             view,
             hide_index=True,
             column_config={
-                "registered_at": st.column_config.DatetimeColumn("registered (UTC)"),
+                "registered_at": st.column_config.DatetimeColumn(
+                    "registered (UTC)", format="YYYY-MM-DD HH:mm:ss"
+                ),
                 "test_pr_auc": st.column_config.NumberColumn("test PR-AUC", format="%.4f"),
                 "test_roc_auc": st.column_config.NumberColumn("test ROC-AUC", format="%.4f"),
             },
@@ -76,17 +78,17 @@ def models(window: timedelta) -> None:
     cols[0].metric("Decisions", len(history))
     cols[1].metric("Promotions", int((history["action"] == "promoted").sum()))
     cols[2].metric("Last decision", str(last["action"]))
-    cols[3].metric("Champion now (last run)", str(last["champion_version"] or "–"))
+    cols[3].metric("Champion after the last run", str(last["champion_after"] or "–"))
     _metric_chart(history)
     st.dataframe(
-        history,
+        history.drop(columns=["id", "model_name", "metric"]),
         hide_index=True,
         column_config={
             "run_at": st.column_config.DatetimeColumn("run (UTC)"),
             **{
                 name: st.column_config.NumberColumn(format="%.4f")
                 for name in history.columns
-                if name.endswith(("_metric", "_ci_low", "_ci_high"))
+                if name.endswith(("_metric", "_ci_low", "_ci_high")) or name == "difference"
             },
         },
     )
