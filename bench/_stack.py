@@ -38,17 +38,20 @@ def registered_model(home: Path, rows: int = 60_000, **fields: object) -> Settin
 
 
 class Process:
-    """``fraudstream <args>`` with the settings in its environment, logging to a file."""
+    """A child process logging to a file; :meth:`fraudstream` starts ``fraudstream <args>``."""
 
-    def __init__(self, settings: Settings, log: Path, *args: str, **env: str) -> None:
+    def __init__(self, argv: list[str], log: Path, env: dict[str, str]) -> None:
         self.log = log
         self._out = log.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "fraudstream", *args],
-            env={**os.environ, **settings_env(settings), **env},
-            stdout=self._out,
-            stderr=subprocess.STDOUT,
+            argv, env={**os.environ, **env}, stdout=self._out, stderr=subprocess.STDOUT
         )
+
+    @classmethod
+    def fraudstream(cls, settings: Settings, log: Path, *args: str, **env: str) -> Process:
+        """``fraudstream <args>`` with the settings in its environment."""
+        argv = [sys.executable, "-m", "fraudstream", *args]
+        return cls(argv, log, {**settings_env(settings), **env})
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -63,7 +66,7 @@ class Process:
 def start_service(settings: Settings, log: Path) -> tuple[Process, str]:
     """The model service on a free port, ready (champion loaded); returns it and its URL."""
     port = free_port()
-    service = Process(settings, log, "serve", FRAUD_SERVICE_PORT=str(port))
+    service = Process.fraudstream(settings, log, "serve", FRAUD_SERVICE_PORT=str(port))
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:

@@ -13,12 +13,14 @@ measures itself (produced, scored, labelled, run) must carry a time zone.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from operator import attrgetter
 from typing import Any, Final, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, NaiveDatetime, TypeAdapter
+import orjson
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, NaiveDatetime
 
 from fraudstream.errors import DataError
 from fraudstream.schema import FEED_COLUMNS, Reason, Transaction, Verdict
@@ -37,7 +39,14 @@ SCORED_COLUMNS: Final = (*FEED_COLUMNS, *VERDICT_COLUMNS)
 """The columns the repository writes to ``scored_transactions``, in record order."""
 
 _feed_values = attrgetter(*FEED_COLUMNS)
-_reasons_json = TypeAdapter(list[Reason])
+
+
+def _reasons_json(reasons: Sequence[Reason]) -> str:
+    """The reasons as jsonb text; any object with ``feature`` and ``contribution`` will do (the
+    stream's verdicts are the fast structs of :mod:`fraudstream.wire`, not pydantic models)."""
+    return orjson.dumps(
+        [{"feature": r.feature, "contribution": r.contribution} for r in reasons]
+    ).decode()
 
 
 def _require_zone(name: str, value: datetime) -> None:
@@ -75,7 +84,7 @@ class ScoredTransaction:
             verdict.threshold,
             verdict.model_name,
             verdict.model_version,
-            _reasons_json.dump_json(verdict.reasons).decode(),
+            _reasons_json(verdict.reasons),
             self.produced_at,
             self.scored_at,
         )

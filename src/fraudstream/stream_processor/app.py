@@ -14,6 +14,7 @@ import contextlib
 import logging
 import os
 import socket
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -105,6 +106,7 @@ def _ack(event: Any) -> None:
 
 def build_app(settings: Settings) -> faust.App:
     """The Faust app for these settings (a fresh one per call: tests run several)."""
+    (settings.home / "faust").mkdir(parents=True, exist_ok=True)
     app = faust.App(
         settings.stream_app_id,
         broker=[f"kafka://{s}" for s in settings.kafka_bootstrap_servers.split(",")],
@@ -132,8 +134,9 @@ def build_app(settings: Settings) -> faust.App:
             if tp.topic != settings.topic_transactions:
                 continue
             position = await consumer.position(tp)
-            if position is not None:
-                behind += max(0, consumer.highwater(tp) - position)
+            end = consumer.highwater(tp)
+            if position is not None and end is not None:
+                behind += max(0, end - position)
         return behind + len(pending)
 
     pipeline = Pipeline(settings, pending, lag)
@@ -152,6 +155,7 @@ def build_app(settings: Settings) -> faust.App:
         async for events in stream.noack_take(
             settings.stream_batch_size, within=settings.stream_batch_seconds
         ):
+            started = time.perf_counter()
             assigned = consumer.assignment()
             entries = []
             for event in events:
@@ -168,6 +172,7 @@ def build_app(settings: Settings) -> faust.App:
                 )
                 position = (message.topic, message.partition, message.offset)
                 entries.append(Entry(position, event, incoming))
+            metrics.STAGE_SECONDS.labels("decode").inc(time.perf_counter() - started)
             await pending.put(entries)
             yield None
 

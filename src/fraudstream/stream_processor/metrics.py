@@ -30,3 +30,8 @@ E2E_SECONDS = Histogram(
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
 )
 LABELS = Counter("fraudstream_stream_labels_total", "Labels stored")
+STAGE_SECONDS = Counter(
+    "fraudstream_stream_stage_seconds_total",
+    "Wall time spent in each step of scoring (where the time goes)",
+    ["stage"],
+)

@@ -57,7 +57,7 @@ class Reporter:
             await asyncio.sleep(INTERVAL_SECONDS)
             now = time.monotonic()
             s, r, d = (_total(c) for c in (metrics.SCORED, metrics.RETRIES, metrics.DEAD_LETTERS))
-            lag = await self.lag() if self.lag else 0
+            lag = await self._lag()
             p50, p95, p99 = self._percentiles()
             sample = StreamMetrics(
                 ts=datetime.now(UTC),
@@ -77,6 +77,16 @@ class Reporter:
                 await self.repo.record_stream_metrics([sample])
             except FraudstreamError as exc:
                 log.warning("stream metrics not stored: %s", exc)
+
+    async def _lag(self) -> int:
+        """The consumer's lag; 0 while it cannot be known (a rebalance, the first fetch)."""
+        if self.lag is None:
+            return 0
+        try:
+            return await self.lag()
+        except Exception:  # the report must never stop the worker
+            log.debug("lag not available", exc_info=True)
+            return 0
 
     def observe_latency(self, seconds: float) -> None:
         self.latencies.append(seconds)

@@ -19,9 +19,11 @@ the batch grows while the model service (or the database, or the broker) is away
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+import typing
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -40,9 +42,11 @@ from fraudstream.stream_processor.client import Answer, ModelClient, ServiceVerd
 from fraudstream.stream_processor.incoming import Incoming
 from fraudstream.stream_processor.pending import Entry, Pending, Position
 from fraudstream.stream_processor.publish import Publisher
+from fraudstream.wire import struct_for
 
 log = logging.getLogger(__name__)
 
+T = typing.TypeVar("T")
 Versioned = tuple[CardState, int]
 """A card's state and the version stored with it (0: no row yet)."""
 
@@ -123,8 +127,14 @@ def request_body(txns: Sequence[Transaction], histories: Sequence[CardHistory]) 
     return b"[" + b",".join(parts) + b"]"
 
 
+VerdictWire = struct_for(Verdict)
+ReasonWire = struct_for(Reason)
+
+
 def to_verdict(txn: Transaction, answer: ServiceVerdict, scored_at: datetime) -> Verdict:
-    return Verdict(
+    """The verdict message, as the fast struct with :class:`Verdict`'s fields: the service's
+    answer was already checked by its decoder, and pydantic would cost more than the model."""
+    verdict = VerdictWire(
         trans_num=answer.trans_num,
         cc_num=txn.cc_num,
         is_fraud=1 if answer.is_fraud else 0,
@@ -132,9 +142,10 @@ def to_verdict(txn: Transaction, answer: ServiceVerdict, scored_at: datetime) ->
         threshold=answer.threshold,
         model_name=answer.model_name,
         model_version=answer.model_version,
-        reasons=[Reason.model_validate(r) for r in answer.reasons],
+        reasons=[ReasonWire(**r) for r in answer.reasons],
         scored_at=scored_at,
     )
+    return typing.cast(Verdict, verdict)
 
 
 class Scorer:
@@ -204,7 +215,8 @@ class Scorer:
             by_trans.setdefault(_txn(entry).trans_num, []).append(entry)
         firsts = [group[0] for group in by_trans.values()]
 
-        stored = await self.store.stored_verdicts(list(by_trans))
+        with _stage("lookup"):
+            stored = await self.store.stored_verdicts(list(by_trans))
         if stored:
             replays = [e for e in firsts if _txn(e).trans_num in stored]
             await self._thread(
@@ -222,18 +234,23 @@ class Scorer:
         """Score, store, publish and acknowledge; return what must be tried again at once
         (the rest, after the service named invalid items)."""
         txns = [_txn(e) for e in entries]
-        known = await self.cards.get(self.store, [t.cc_num for t in txns])
-        overlay: dict[int, Versioned] = {}
-        histories: list[CardHistory] = []
-        for txn in txns:
-            if txn.cc_num not in overlay:
-                state, version = known[txn.cc_num]
-                overlay[txn.cc_num] = (_copy(state), version)
-            histories.append(advance(overlay[txn.cc_num][0], txn))
+        with _stage("card_state"):
+            known = await self.cards.get(self.store, [t.cc_num for t in txns])
+        with _stage("features"):
+            overlay: dict[int, Versioned] = {}
+            histories: list[CardHistory] = []
+            for txn in txns:
+                if txn.cc_num not in overlay:
+                    state, version = known[txn.cc_num]
+                    overlay[txn.cc_num] = (_copy(state), version)
+                histories.append(advance(overlay[txn.cc_num][0], txn))
+            body = request_body(txns, histories)
 
         started = time.perf_counter()
-        answer: Answer = await self.client.predict(request_body(txns, histories), len(txns))
-        metrics.SERVICE_SECONDS.observe(time.perf_counter() - started)
+        answer: Answer = await self.client.predict(body, len(txns))
+        elapsed = time.perf_counter() - started
+        metrics.SERVICE_SECONDS.observe(elapsed)
+        metrics.STAGE_SECONDS.labels("service").inc(elapsed)
         if answer.invalid:
             letters = [
                 (entries[i], f"refused by the model service: {why}")
@@ -245,21 +262,33 @@ class Scorer:
             raise Retry(f"model service: {answer.failure}")
 
         scored_at = datetime.now(UTC)
-        verdicts = [to_verdict(t, v, scored_at) for t, v in zip(txns, answer.verdicts, strict=True)]
-        rows = [
-            ScoredTransaction(t, v, e.item.produced_at, scored_at)
-            for t, v, e in zip(txns, verdicts, entries, strict=True)
-        ]
+        with _stage("verdicts"):
+            verdicts = [
+                to_verdict(t, v, scored_at) for t, v in zip(txns, answer.verdicts, strict=True)
+            ]
+            rows = [
+                ScoredTransaction(t, v, e.item.produced_at, scored_at)
+                for t, v, e in zip(txns, verdicts, entries, strict=True)
+            ]
         states = [(card, state, version + 1) for card, (state, version) in overlay.items()]
-        try:
-            await self.store.store_scored(rows, states)
-        except StateConflict as exc:
-            self.cards.forget(exc.cards)
-            raise Retry(str(exc)) from exc
+        # Storing and publishing overlap; the acknowledgement waits for both. A publish that
+        # succeeds beside a failed store is repeated on the retry: at-least-once on the topic.
+        store = asyncio.ensure_future(self._timed("store", self.store.store_scored(rows, states)))
+        publish = asyncio.ensure_future(
+            self._timed("publish", self._thread(self.publisher.verdicts, verdicts))
+        )
+        outcomes: list[object] = await asyncio.gather(store, publish, return_exceptions=True)
+        conflict = next((o for o in outcomes if isinstance(o, StateConflict)), None)
+        if conflict is not None:
+            self.cards.forget(conflict.cards)
+            raise Retry(str(conflict)) from conflict
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
         for card, state, version in states:
             self.cards.states[card] = (state, version)
-        await self._thread(self.publisher.verdicts, verdicts)
-        await self._finish([x for e in entries for x in by_trans[_txn(e).trans_num]])
+        with _stage("ack"):
+            await self._finish([x for e in entries for x in by_trans[_txn(e).trans_num]])
         metrics.SCORED.inc(len(entries))
         metrics.FLAGGED.inc(sum(v.is_fraud for v in verdicts))
         now = time.time()
@@ -268,6 +297,10 @@ class Scorer:
             metrics.E2E_SECONDS.observe(latency)
             self._observe(latency)
         return []
+
+    async def _timed(self, stage: str, work: typing.Awaitable[T]) -> T:
+        with _stage(stage):
+            return await work
 
     async def _dead_letter(self, letters: Sequence[tuple[Entry[Incoming], str]]) -> None:
         await self._thread(self.publisher.dead_letters, [(e.item, why) for e, why in letters])
@@ -296,6 +329,16 @@ class Scorer:
         self.cards.forget()
         if dropped:
             log.info("rebalance: %d pending event(s) left for the partitions' next owner", dropped)
+
+
+@contextlib.contextmanager
+def _stage(name: str) -> Iterator[None]:
+    """Count the wall time of a step (``fraudstream_stream_stage_seconds_total``)."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        metrics.STAGE_SECONDS.labels(name).inc(time.perf_counter() - started)
 
 
 def _txn(entry: Entry[Incoming]) -> Transaction:

@@ -88,7 +88,7 @@ def test_crashed_server_is_restarted_and_everything_stops(tmp_path: Path) -> Non
     try:
         first = _wait_pid(tmp_path, "web")
         deadline = time.monotonic() + 30
-        while "init" not in (read_state(Settings(home=tmp_path)) or {})["components"]:
+        while (read_state(Settings(home=tmp_path)) or {})["components"]["init"]["health"] != "done":
             assert time.monotonic() < deadline, "the job after web never ran"
             time.sleep(0.1)
         state = read_state(Settings(home=tmp_path))

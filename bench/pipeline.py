@@ -1,0 +1,350 @@
+"""End-to-end pipeline benchmark: producer to verdict stored, every component on this machine.
+
+All real and all local: a Kafka broker and a PostgreSQL from the project's launchers, a model
+registered in an MLflow store, ``fraudstream serve``, and ``fraudstream stream`` workers as
+processes. Measured in one run:
+
+1. **sustained throughput**: ``--messages`` transactions are loaded into the topic first, then
+   the workers start; the rate is rows stored per second between the first and the last row;
+2. **Faust's own ceiling**: the same number of workers running an agent that only iterates over
+   the same topic (``noack_take`` + ack, as the stream does), timed the same way;
+3. **a naive consumer**: one confluent-kafka consumer that posts each transaction to the model
+   service on its own and inserts its verdict on its own;
+4. **latency at offered rates**: for each rate, a producer paced at it for ``--seconds``; the
+   percentiles of (stored_at - produced_at) of those rows, read from PostgreSQL;
+5. **where the time goes**: the stream's per-stage wall-time counters, scraped from the workers.
+
+Usage: ``.venv/bin/python bench/pipeline.py [--messages 150000] [--workers 2]
+[--rates 1000,2000,5000] [--seconds 20]``; writes ``bench/results/pipeline.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import psycopg
+
+from _common import versions, write_result
+from _stack import Process, registered_model, start_service
+from fraudstream.config import Settings
+from fraudstream.kafka.admin import ensure_topics
+from fraudstream.kafka.consumer import Consumer
+from fraudstream.kafka.producer import Producer
+from fraudstream.local.kafka import kafka_spec
+from fraudstream.local.postgres import postgres_spec
+from fraudstream.local.process import ManagedProcess, free_port
+from fraudstream.simulator import SimParams, Simulator
+from fraudstream.storage.migrate import migrate_sync
+
+STAGES = (
+    "decode",
+    "lookup",
+    "card_state",
+    "features",
+    "service",
+    "verdicts",
+    "store",
+    "publish",
+    "ack",
+)
+
+
+def fresh_topics(settings: Settings) -> Settings:
+    """Settings with topics and a Faust app id of their own (one measurement each)."""
+    suffix = uuid.uuid4().hex[:8]
+    topics = Settings.model_copy(
+        settings,
+        update={
+            "topic_transactions": f"transactions-{suffix}",
+            "topic_verdicts": f"verdicts-{suffix}",
+            "topic_dlq": f"dlq-{suffix}",
+            "topic_labels": f"labels-{suffix}",
+            "topic_model_events": f"model-events-{suffix}",
+            "stream_app_id": f"bench-{suffix}",
+        },
+    )
+    ensure_topics(topics)
+    return topics
+
+
+def messages(n: int, seed: int) -> list[tuple[bytes, bytes]]:
+    records = Simulator(SimParams(customers=2000), seed=seed).records(n, with_label=False)
+    return [(str(r["cc_num"]).encode(), orjson.dumps(r)) for r in records]
+
+
+def produce(settings: Settings, batch: list[tuple[bytes, bytes]], rate: float = 0) -> float:
+    """Send ``batch``, paced at ``rate`` per second (0: as fast as possible); returns seconds."""
+    started = time.perf_counter()
+    with Producer(settings) as producer:
+        for i, (key, value) in enumerate(batch):
+            producer.produce(settings.topic_transactions, value, key)
+            if rate and i % 50 == 0:
+                ahead = started + i / rate - time.perf_counter()
+                if ahead > 0:
+                    time.sleep(ahead)
+    return time.perf_counter() - started
+
+
+def reset(url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("TRUNCATE scored_transactions, card_state")
+
+
+def stored_span(url: str) -> tuple[int, float]:
+    """(rows, seconds between the first and the last stored row)."""
+    with psycopg.connect(url) as conn:
+        n, first, last = conn.execute(
+            "SELECT count(*), min(stored_at), max(stored_at) FROM scored_transactions"
+        ).fetchone()  # type: ignore[misc]
+    return int(n), (last - first).total_seconds() if n else 0.0
+
+
+def wait_stored(url: str, n: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while stored_span(url)[0] < n:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"only {stored_span(url)[0]} of {n} stored in {timeout:.0f} s")
+        time.sleep(0.5)
+
+
+def workers(settings: Settings, n: int, folder: Path, tag: str) -> list[tuple[Process, int]]:
+    started = []
+    for i in range(n):
+        port = free_port()
+        proc = Process.fraudstream(
+            settings,
+            folder / f"{tag}-worker-{i}.log",
+            "stream",
+            "--web-port",
+            "0",
+            "--metrics-port",
+            str(port),
+        )
+        started.append((proc, port))
+    return started
+
+
+def stage_seconds(ports: list[int]) -> dict[str, float]:
+    """Per-stage wall time summed over the workers, and the attempts' mean batch size."""
+    totals = dict.fromkeys(STAGES, 0.0)
+    attempts = items = 0.0
+    for port in ports:
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        for line in text.splitlines():
+            if line.startswith("fraudstream_stream_stage_seconds_total{"):
+                stage = line.split('stage="', 1)[1].split('"', 1)[0]
+                totals[stage] = totals.get(stage, 0.0) + float(line.rsplit(" ", 1)[1])
+            elif line.startswith("fraudstream_stream_batch_size_count "):
+                attempts += float(line.split()[1])
+            elif line.startswith("fraudstream_stream_batch_size_sum "):
+                items += float(line.split()[1])
+    totals["attempts"] = attempts
+    totals["mean_batch"] = items / attempts if attempts else 0.0
+    return totals
+
+
+def sustained(settings: Settings, url: str, n: int, n_workers: int, folder: Path) -> dict[str, Any]:
+    run = fresh_topics(settings)
+    reset(url)
+    produce(run, messages(n, seed=1))
+    procs = workers(run, n_workers, folder, "sustained")
+    try:
+        wait_stored(url, n, timeout=n / 500 + 120)
+        rows, span = stored_span(url)
+        stages = stage_seconds([port for _, port in procs])
+    finally:
+        for proc, _ in procs:
+            proc.stop()
+    return {"rows": rows, "seconds": span, "per_s": rows / span, "stage_seconds": stages}
+
+
+def faust_ceiling(settings: Settings, n: int, n_workers: int, folder: Path) -> dict[str, Any]:
+    run = fresh_topics(settings)
+    produce(run, messages(n, seed=2))
+    counts = [folder / f"ceiling-{i}.count" for i in range(n_workers)]
+    procs = []
+    for i, count in enumerate(counts):
+        env = {
+            "CEILING_APP_ID": run.stream_app_id,
+            "CEILING_BROKER": run.kafka_bootstrap_servers,
+            "CEILING_DATADIR": str(folder / f"ceiling-data-{i}"),
+            "CEILING_TOPIC": run.topic_transactions,
+            "CEILING_COUNT_FILE": str(count),
+        }
+        argv = [
+            sys.executable,
+            str(Path(__file__).with_name("_faust_ceiling.py")),
+            "worker",
+            "--loglevel",
+            "warn",
+        ]
+        procs.append(Process(argv, folder / f"ceiling-{i}.log", env))
+
+    def seen() -> int:
+        return sum(int(c.read_text() or 0) for c in counts if c.exists())
+
+    try:
+        deadline = time.monotonic() + n / 500 + 120
+        while seen() == 0:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the ceiling workers never started consuming")
+            time.sleep(0.05)
+        started = time.monotonic()
+        while seen() < n:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"ceiling workers saw {seen()} of {n}")
+            time.sleep(0.05)
+        took = time.monotonic() - started
+    finally:
+        for proc in procs:
+            proc.stop()
+    return {"messages": n, "seconds": took, "per_s": n / took}
+
+
+def naive(settings: Settings, url: str, service: str, seconds: float) -> dict[str, Any]:
+    """One transaction per request and per INSERT: what the micro-batch design replaces."""
+    run = fresh_topics(settings)
+    produce(run, messages(20_000, seed=3))
+    done = 0
+    with (
+        Consumer(run, f"naive-{uuid.uuid4().hex[:6]}") as consumer,
+        httpx.Client(base_url=service, timeout=10) as client,
+        psycopg.connect(url, autocommit=True) as conn,
+    ):
+        consumer.subscribe([run.topic_transactions])
+        while not consumer.consume(1, timeout=1.0):
+            pass  # joined and fetching
+        started = time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            for message in consumer.consume(1, timeout=1.0):
+                verdict = client.post(
+                    "/predict",
+                    content=b"[" + message.value() + b"]",
+                    headers={"Content-Type": "application/json"},
+                ).json()[0]
+                conn.execute(
+                    "INSERT INTO card_state (cc_num, state, version) VALUES (%s, %s, 1)"
+                    " ON CONFLICT (cc_num) DO UPDATE SET version = card_state.version + 1",
+                    (int(message.key()), orjson.dumps(verdict)),
+                )
+                consumer.commit(message)
+                done += 1
+        took = time.perf_counter() - started
+    return {"messages": done, "seconds": took, "per_s": done / took}
+
+
+def latency(
+    settings: Settings, url: str, rate: float, seconds: float, n_workers: int, folder: Path
+) -> dict[str, Any]:
+    run = fresh_topics(settings)
+    reset(url)
+    procs = workers(run, n_workers, folder, f"rate-{int(rate)}")
+    try:
+        produce(run, messages(50, seed=5))  # warm-up: groups joined, connections open
+        wait_stored(url, 50, timeout=120)
+        reset(url)
+        batch = messages(int(rate * seconds), seed=int(rate))
+        sent_in = produce(run, batch, rate)
+        wait_stored(url, len(batch), timeout=seconds * 10 + 60)
+        with psycopg.connect(url) as conn:
+            row = conn.execute(
+                "SELECT percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP"
+                " (ORDER BY extract(epoch FROM stored_at - produced_at)) * 1000,"
+                " count(*), extract(epoch FROM max(stored_at) - min(produced_at))"
+                " FROM scored_transactions"
+            ).fetchone()
+    finally:
+        for proc, _ in procs:
+            proc.stop()
+    assert row is not None
+    p50, p95, p99 = row[0]
+    return {
+        "offered_per_s": rate,
+        "sent_per_s": len(batch) / sent_in,
+        "achieved_per_s": row[1] / float(row[2]),
+        "p50_ms": p50,
+        "p95_ms": p95,
+        "p99_ms": p99,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=150_000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--rates", default="1000,2000,5000")
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--keep", action="store_true", help="keep the folder (logs) after")
+    args = parser.parse_args()
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
+    try:
+        base = Settings(_env_file=None, home=folder)  # type: ignore[call-arg]
+        kafka = ManagedProcess(kafka_spec(base, folder / "kafka", port=free_port()))
+        postgres = ManagedProcess(postgres_spec(base, folder / "postgres", port=free_port()))
+        with kafka, postgres:
+            url = f"postgresql://fraudstream@{postgres.spec.address}/fraudstream"
+            print("training and registering a model...", flush=True)
+            settings = registered_model(
+                folder / "model",
+                kafka_bootstrap_servers=kafka.spec.address,
+                database_url=url,
+                stream_batch_size=2000,
+                stream_max_pending=20_000,
+            )
+            migrate_sync(settings)
+            service, service_url = start_service(settings, folder / "service.log")
+            settings = settings.model_copy(update={"model_service_url": service_url})
+            try:
+                results: dict[str, Any] = {"workers": args.workers}
+                print("sustained throughput...", flush=True)
+                results["sustained"] = sustained(settings, url, args.messages, args.workers, folder)
+                print(f"  {results['sustained']['per_s']:,.0f} tx/s", flush=True)
+                print(f"  stage seconds: {results['sustained']['stage_seconds']}", flush=True)
+                print("Faust's own ceiling...", flush=True)
+                results["faust_ceiling"] = faust_ceiling(
+                    settings, args.messages, args.workers, folder
+                )
+                print(f"  {results['faust_ceiling']['per_s']:,.0f} msg/s", flush=True)
+                print("naive consumer...", flush=True)
+                results["naive"] = naive(settings, url, service_url, args.seconds)
+                print(f"  {results['naive']['per_s']:,.0f} tx/s", flush=True)
+                results["latency"] = []
+                for rate in (float(r) for r in args.rates.split(",")):
+                    print(f"latency at {rate:,.0f} tx/s offered...", flush=True)
+                    point = latency(settings, url, rate, args.seconds, args.workers, folder)
+                    results["latency"].append(point)
+                    print(
+                        f"  p50 {point['p50_ms']:.0f} ms, p99 {point['p99_ms']:.0f} ms", flush=True
+                    )
+            finally:
+                service.stop()
+    finally:
+        if not args.keep:
+            shutil.rmtree(folder, ignore_errors=True)
+    results["ratios"] = {
+        "pipeline_over_faust_ceiling": results["sustained"]["per_s"]
+        / results["faust_ceiling"]["per_s"],
+        "pipeline_over_naive": results["sustained"]["per_s"] / results["naive"]["per_s"],
+    }
+    stages = results["sustained"]["stage_seconds"]
+    total = sum(stages.values()) or 1.0
+    results["stage_share"] = {k: v / total for k, v in stages.items()}
+    results["median_stage"] = statistics.median(stages.values()) if stages else 0
+    results["versions"] = versions("faust-streaming", "aiokafka", "confluent-kafka", "asyncpg")
+    print(orjson.dumps(results["ratios"]).decode())
+    print(f"wrote {write_result('pipeline', results)}")
+
+
+if __name__ == "__main__":
+    main()
