@@ -25,6 +25,7 @@ import shutil
 import statistics
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -153,24 +154,39 @@ def stage_seconds(ports: list[int]) -> dict[str, float]:
     return totals
 
 
+SETTLE_SECONDS = 12.0
+"""Time for every worker to join the group before the timed load arrives: a rebalance in the
+middle of a measurement would be timed as a pause of the pipeline."""
+
+
 def sustained(settings: Settings, url: str, n: int, n_workers: int, folder: Path) -> dict[str, Any]:
+    """Workers joined and warm, then ``n`` transactions at once: rows stored per second
+    between the first and the last of them."""
     run = fresh_topics(settings)
     reset(url)
-    produce(run, messages(n, seed=1))
     procs = workers(run, n_workers, folder, "sustained")
     try:
+        time.sleep(SETTLE_SECONDS)
+        produce(run, messages(100, seed=9))
+        wait_stored(url, 100, timeout=120)
+        reset(url)
+        before = stage_seconds([port for _, port in procs])
+        produce(run, messages(n, seed=1))
         wait_stored(url, n, timeout=n / 500 + 120)
         rows, span = stored_span(url)
-        stages = stage_seconds([port for _, port in procs])
+        after = stage_seconds([port for _, port in procs])
     finally:
         for proc, _ in procs:
             proc.stop()
+    stages = {k: after[k] - before.get(k, 0.0) for k in after if k != "mean_batch"}
+    stages["mean_batch"] = n / stages["attempts"] if stages.get("attempts") else 0.0
     return {"rows": rows, "seconds": span, "per_s": rows / span, "stage_seconds": stages}
 
 
 def faust_ceiling(settings: Settings, n: int, n_workers: int, folder: Path) -> dict[str, Any]:
+    """The same workers' shape, doing nothing but iterate: messages seen per second between
+    the first and the last of the ``n``."""
     run = fresh_topics(settings)
-    produce(run, messages(n, seed=2))
     counts = [folder / f"ceiling-{i}.count" for i in range(n_workers)]
     procs = []
     for i, count in enumerate(counts):
@@ -194,17 +210,29 @@ def faust_ceiling(settings: Settings, n: int, n_workers: int, folder: Path) -> d
         return sum(int(c.read_text() or 0) for c in counts if c.exists())
 
     try:
-        deadline = time.monotonic() + n / 500 + 120
-        while seen() == 0:
+        time.sleep(SETTLE_SECONDS)
+        produce(run, messages(100, seed=9))
+        deadline = time.monotonic() + 120
+        while seen() < 100:
             if time.monotonic() > deadline:
-                raise RuntimeError("the ceiling workers never started consuming")
+                raise RuntimeError("the ceiling workers never consumed the warm-up")
             time.sleep(0.05)
+        base = seen()
+        produce_at = time.monotonic()
+        batch = messages(n, seed=2)
+        sender = threading.Thread(target=produce, args=(run, batch))
+        sender.start()
+        while seen() == base:
+            if time.monotonic() - produce_at > 120:
+                raise RuntimeError("the ceiling workers never started on the load")
+            time.sleep(0.01)
         started = time.monotonic()
-        while seen() < n:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"ceiling workers saw {seen()} of {n}")
-            time.sleep(0.05)
+        while seen() < base + n:
+            if time.monotonic() - started > n / 500 + 120:
+                raise RuntimeError(f"ceiling workers saw {seen() - base} of {n}")
+            time.sleep(0.01)
         took = time.monotonic() - started
+        sender.join()
     finally:
         for proc in procs:
             proc.stop()
@@ -259,7 +287,7 @@ def latency(
         with psycopg.connect(url) as conn:
             row = conn.execute(
                 "SELECT percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP"
-                " (ORDER BY extract(epoch FROM stored_at - produced_at)) * 1000,"
+                " (ORDER BY extract(epoch FROM stored_at - produced_at) * 1000),"
                 " count(*), extract(epoch FROM max(stored_at) - min(produced_at))"
                 " FROM scored_transactions"
             ).fetchone()
@@ -285,6 +313,12 @@ def main() -> None:
     parser.add_argument("--rates", default="1000,2000,5000")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--keep", action="store_true", help="keep the folder (logs) after")
+    parser.add_argument(
+        "--batch-seconds",
+        type=float,
+        default=None,
+        help="FRAUD_STREAM_BATCH_SECONDS of the workers (default: the setting's)",
+    )
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
@@ -301,6 +335,11 @@ def main() -> None:
                 database_url=url,
                 stream_batch_size=2000,
                 stream_max_pending=20_000,
+                **(
+                    {}
+                    if args.batch_seconds is None
+                    else {"stream_batch_seconds": args.batch_seconds}
+                ),
             )
             migrate_sync(settings)
             service, service_url = start_service(settings, folder / "service.log")

@@ -139,7 +139,9 @@ class Settings(BaseSettings):
     # -- stream processor -----------------------------------------------------------------------
     stream_app_id: str = "fraudstream-stream"
     stream_batch_size: int = Field(default=2000, ge=1)
-    stream_batch_seconds: float = Field(default=0.1, gt=0)
+    stream_batch_seconds: float = Field(
+        default=0.05, gt=0, description="Longest wait for a micro-batch to fill."
+    )
     stream_max_pending: int = Field(default=20_000, ge=1)
     stream_retry_base_seconds: float = Field(default=0.2, gt=0)
     stream_retry_max_seconds: float = Field(default=5.0, gt=0)

@@ -8,6 +8,7 @@ the back-pressure that stops the agent from pulling more from Kafka.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -53,9 +54,15 @@ class Pending(Generic[T]):
                 self.high_water = max(self.high_water, len(self._entries))
             self._changed.notify_all()
 
-    async def wait_nonempty(self) -> None:
+    async def wait_batch(self, size: int, seconds: float) -> None:
+        """Wait for something pending, then until ``size`` entries are pending or ``seconds``
+        passed: the micro-batch. Fixed costs per attempt (a request, a commit, a flush) are
+        paid once per batch, and a quiet stream still answers within ``seconds``."""
         async with self._changed:
             await self._changed.wait_for(lambda: bool(self._entries))
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(seconds):
+                    await self._changed.wait_for(lambda: len(self._entries) >= size)
 
     def snapshot(self) -> list[Entry[T]]:
         """Everything pending now, in arrival order: the batch of the next attempt."""

@@ -180,7 +180,9 @@ class Scorer:
     async def run(self) -> None:
         """Attempt, and after a failure back off and attempt again, until cancelled."""
         while True:
-            await self.pending.wait_nonempty()
+            await self.pending.wait_batch(
+                self.settings.stream_batch_size, self.settings.stream_batch_seconds
+            )
             batch = self.pending.snapshot()
             metrics.PENDING.set(len(batch))
             metrics.BATCH.observe(len(batch))
