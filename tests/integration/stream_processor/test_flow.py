@@ -27,3 +27,55 @@ def test_every_transaction_is_stored_once_and_published(pipeline: Pipeline) -> N
         assert message.key() == str(by_trans[verdict.trans_num]["cc_num"]).encode()
         assert verdict.model_version == "1"
     assert orjson.loads(messages[0].value())["schema_version"] == 1
+
+
+def test_a_downstream_consumer_that_is_not_ours_reads_the_contract(pipeline: Pipeline) -> None:
+    """Debian's kcat reads the verdicts topic; every value validates against the published
+    JSON Schema and carries the key the contract names (the card number as text)."""
+    import json
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    import jsonschema
+
+    kcat = shutil.which("kcat")
+    if kcat is None:
+        pytest.skip("kcat is not installed (scripts/system-deps.sh installs it)")
+    records = pipeline.transactions(500, seed=4)
+    pipeline.service()
+    pipeline.worker()
+    pipeline.produce(records)
+    pipeline.wait_stored(len(records))
+    read = subprocess.run(
+        [
+            kcat,
+            "-b",
+            pipeline.settings.kafka_bootstrap_servers,
+            "-C",
+            "-t",
+            pipeline.settings.topic_verdicts,
+            "-o",
+            "beginning",
+            "-e",
+            "-q",
+            "-f",
+            "%k\t%s\n",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    schema = json.loads(
+        (Path(__file__).resolve().parents[3] / "docs" / "verdict.schema.json").read_text()
+    )
+    cards = {r["trans_num"]: str(r["cc_num"]) for r in records}
+    seen = set()
+    for line in read.stdout.splitlines():
+        key, value = line.split("\t", 1)
+        verdict = json.loads(value)
+        jsonschema.validate(verdict, schema)
+        assert key == cards[verdict["trans_num"]]
+        seen.add(verdict["trans_num"])
+    assert seen == set(cards)
