@@ -12,6 +12,7 @@ import os
 import pytest
 
 pytest_plugins: list[str] = [
+    "fixtures.challenger",
     "fixtures.dashboard",
     "fixtures.faulty",
     "fixtures.frames",
@@ -19,6 +20,7 @@ pytest_plugins: list[str] = [
     "fixtures.models",
     "fixtures.pipeline",
     "fixtures.postgres",
+    "fixtures.registry_server",
     "fixtures.s3",
 ]
 

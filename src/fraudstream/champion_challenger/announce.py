@@ -27,6 +27,7 @@ from fraudstream.registry import Alias
 log = logging.getLogger(__name__)
 
 ANNOUNCE_TIMEOUT_SECONDS: Final = 10.0
+"""At most this long (or ``kafka_timeout_seconds`` if shorter) for the broker to take them."""
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,8 @@ def announce(settings: Settings, moves: list[AliasMove], reason: str, decided_at
 
     if not moves:
         return True
-    timeout_ms = int(ANNOUNCE_TIMEOUT_SECONDS * 1000)
+    wait = min(ANNOUNCE_TIMEOUT_SECONDS, settings.kafka_timeout_seconds)
+    timeout_ms = int(wait * 1000)
     try:
         producer = Producer(settings, overrides={"message.timeout.ms": timeout_ms})
         for move in moves:
@@ -66,7 +68,7 @@ def announce(settings: Settings, moves: list[AliasMove], reason: str, decided_at
                 event(settings.model_name, move, reason, decided_at),
                 key=settings.model_name,
             )
-        producer.flush(ANNOUNCE_TIMEOUT_SECONDS + 5)
+        producer.flush(wait + 5)
     except BrokerError as exc:
         log.warning(
             "could not announce %s on %s: %s; the model service picks the change up at its "

@@ -65,7 +65,8 @@ def plan(now: datetime, settings: Settings, seen_until: Iterable[datetime | None
     ``seen_until`` holds, for each model, the latest stored row it was trained on (None for a
     model trained elsewhere); the evaluation starts after all of them.
     """
-    end = now - timedelta(days=settings.challenger_label_wait_days)
+    # transactions at or before the cut-off count: times have whole seconds
+    end = now - timedelta(days=settings.challenger_label_wait_days) + _ONE_SECOND
     start = end - timedelta(days=settings.challenger_window_days)
     held_back = None
     for seen in seen_until:
