@@ -9,6 +9,7 @@ as ``**********`` in logs, reprs and errors.
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Final, Literal
@@ -160,6 +161,12 @@ class Settings(BaseSettings):
     sim_merchants: int = Field(default=700, ge=14)
     sim_fraud_rate: float = Field(default=0.005, ge=0, le=0.5)
     sim_label_delay_days: float = Field(default=3.0, ge=0)
+    sim_drift_at: datetime | None = Field(
+        default=None, description="Simulated time from which the feed of `up` drifts."
+    )
+    sim_drift_scenario: str = Field(
+        default="card_testing", description="The fraud pattern that appears at sim_drift_at."
+    )
     real_data: Path | None = Field(
         default=None, description="Real Sparkov rows (Kaggle layout) for calibration and fidelity."
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -128,8 +129,58 @@ def _print_status(settings: Settings, *, ready: bool) -> None:
             comp.get("note") or comp.get("log", ""),
         )
     console.print(table)
+    if running:
+        for line in key_figures(settings):
+            console.print(line)
     if ready:
         console.print("stack ready: Ctrl-C or `fraudstream down` stops it")
+
+
+def key_figures(settings: Settings) -> list[str]:
+    """What an operator looks at first: verdicts flowing, the stream keeping up, the models.
+
+    Each figure is read with a short timeout; one that cannot be read says so, never fails.
+    """
+    from fraudstream.errors import FraudstreamError
+    from fraudstream.local.components import stack_settings
+    from fraudstream.registry import Registry
+
+    lines: list[str] = []
+    try:
+        import psycopg
+
+        url = settings.database_url.get_secret_value()
+        with psycopg.connect(url, connect_timeout=3) as conn:
+            row = conn.execute(
+                "SELECT count(*), count(*) FILTER (WHERE is_fraud_pred = 1),"
+                " max(scored_at) FROM scored_transactions"
+                " WHERE scored_at > now() - interval '1 minute'"
+            ).fetchone()
+            metrics = conn.execute(
+                "SELECT sum(throughput), sum(lag), max(latency_p99_ms) FROM stream_metrics"
+                " WHERE ts > now() - interval '15 seconds'"
+            ).fetchone()
+        if row is not None:
+            lines.append(f"verdicts in the last minute: {row[0]:,} ({row[1]:,} flagged)")
+        if metrics is not None and metrics[0] is not None:
+            p99 = f"{metrics[2]:.0f} ms" if metrics[2] is not None else "n/a"
+            lines.append(
+                f"stream: {metrics[0]:,.0f} tx/s, lag {int(metrics[1] or 0):,}, p99 latency {p99}"
+            )
+    except (OSError, psycopg.Error) as exc:
+        lines.append(f"verdicts: unavailable ({type(exc).__name__})")
+    # a status line must not wait for MLflow's retries (minutes) when the server is down
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "3")
+    try:
+        registry = Registry(stack_settings(settings))
+        versions = {a: registry.get_alias_version(a) for a in ("champion", "challenger")}
+        lines.append(
+            "models: " + ", ".join(f"{a} version {v or '(none)'}" for a, v in versions.items())
+        )
+    except FraudstreamError as exc:
+        lines.append(f"models: unavailable ({exc})")
+    return lines
 
 
 def fetch() -> None:
