@@ -153,35 +153,15 @@ def mlflow_url(settings: Settings) -> str:
 
 def _mlflow(settings: Settings) -> ProcessSpec:
     """An MLflow tracking server with a PostgreSQL backend store, as the original system had."""
+    from fraudstream.local.mlflow import mlflow_server_spec
+
     store = (
         f"postgresql+psycopg://fraudstream@127.0.0.1:{database_port(settings)}/{MLFLOW_DATABASE}"
     )
     artifacts = (settings.home / "mlflow" / "artifacts").resolve()
     artifacts.mkdir(parents=True, exist_ok=True)
-    url = mlflow_url(settings)
-    return ProcessSpec(
-        name="mlflow",
-        argv=[
-            sys.executable,
-            "-m",
-            "mlflow",
-            "server",
-            "--backend-store-uri",
-            store,
-            "--default-artifact-root",
-            str(artifacts),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(settings.mlflow_port),
-            "--workers",
-            "1",
-        ],
-        log_file=logs_dir(settings) / "mlflow.log",
-        probe=_http_ok(url + "/health"),
-        address=url,
-        env={"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
-        ready_timeout=120.0,
+    return mlflow_server_spec(
+        store, str(artifacts), settings.mlflow_port, logs_dir(settings) / "mlflow.log"
     )
 
 

@@ -12,6 +12,7 @@ import pytest
 from aiokafka.partitioner import murmur2
 
 from fixtures.kafka import TopicFactory, drain, unique
+from fixtures.records import GOOD
 from fraudstream.config import Settings
 from fraudstream.errors import BrokerError
 from fraudstream.kafka.consumer import Consumer
@@ -33,28 +34,18 @@ def transactions(n: int, seed: int = 7) -> list[dict[str, object]]:
     for i in range(n):
         when = start + timedelta(seconds=7 * i)
         record = {
+            **GOOD,
             "trans_date_trans_time": when.strftime(TIMESTAMP_FORMAT),
             "cc_num": rng.choice(cards),
             "merchant": f"fraud_Merchant {i % 97}",
             "category": rng.choice(CATEGORIES),
             "amt": round(rng.lognormvariate(3.5, 1.2), 2),
-            "first": "Jennifer",
-            "last": "Banks",
-            "gender": "F",
-            "street": "561 Perry Cove",
-            "city": "Moravian Falls",
-            "state": "NC",
-            "zip": 28654,
-            "lat": 36.0788,
-            "long": -81.1781,
-            "city_pop": 3495,
-            "job": "Psychologist, counselling",
-            "dob": "1988-03-09",
             "trans_num": f"{rng.getrandbits(128):032x}",
             "unix_time": 1_592_697_600 + 7 * i,
             "merch_lat": round(36 + rng.random(), 6),
             "merch_long": round(-81 - rng.random(), 6),
         }
+        del record["is_fraud"]
         records.append(parse_transaction(record).to_record())
     return records
 

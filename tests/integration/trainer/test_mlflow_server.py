@@ -6,18 +6,17 @@ reads the champion back from S3."""
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx
 import numpy as np
 import pytest
 
 from fixtures.s3 import TEST_KEY_ID, TEST_SECRET, s3_client, s3_settings
 from fraudstream.config import Settings
-from fraudstream.local.process import ProcessSpec, free_port, running
+from fraudstream.local.mlflow import mlflow_server_spec
+from fraudstream.local.process import free_port, running
 from fraudstream.registry import Registry, load_model
 from fraudstream.trainer.pipeline import TrainingResult
 from fraudstream.trainer.tracking import log_run
@@ -25,13 +24,6 @@ from fraudstream.trainer.tracking import log_run
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 _MLFLOW_ENV = ("MLFLOW_S3_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=1.0).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 @pytest.fixture
@@ -43,35 +35,16 @@ def mlflow_server(
     store = urlunsplit(parts._replace(scheme="postgresql+psycopg"))
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    spec = ProcessSpec(
-        name="mlflow",
-        argv=[
-            sys.executable,
-            "-m",
-            "mlflow",
-            "server",
-            "--backend-store-uri",
-            store,
-            "--default-artifact-root",
-            f"s3://{s3_bucket}/mlflow",
-            "--no-serve-artifacts",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-        ],
-        log_file=tmp_path / "mlflow.log",
-        probe=lambda: _answers(url + "/health"),
-        address=url,
+    spec = mlflow_server_spec(
+        store,
+        f"s3://{s3_bucket}/mlflow",
+        port,
+        tmp_path / "mlflow.log",
         env={
-            "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
             "MLFLOW_S3_ENDPOINT_URL": s3_endpoint,
             "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", TEST_KEY_ID),
             "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", TEST_SECRET),
         },
-        ready_timeout=120.0,
     )
     with running(spec):
         yield url
