@@ -28,7 +28,7 @@ from urllib.parse import parse_qs, urlsplit
 import pandas as pd
 
 from fraudstream.config import Settings
-from fraudstream.errors import SourceError
+from fraudstream.errors import ConfigError, SourceError
 from fraudstream.schema import normalise_columns
 
 _PARQUET: Final = (".parquet", ".pq")
@@ -106,9 +106,8 @@ def _http(address: str) -> pd.DataFrame:
 
 
 def _simulated(address: str, settings: Settings) -> pd.DataFrame:
-    from pydantic import ValidationError
-
-    from fraudstream.simulator import SimParams, Simulator
+    from fraudstream.simulator import Simulator
+    from fraudstream.simulator.knobs import sim_params
 
     query = {k: v[-1] for k, v in parse_qs(urlsplit(address).query).items()}
     unknown = set(query) - {"rows", "seed", "fraud_rate", "customers"}
@@ -117,13 +116,12 @@ def _simulated(address: str, settings: Settings) -> pd.DataFrame:
     try:
         rows = int(query.get("rows", "100000"))
         seed = int(query.get("seed", str(settings.sim_seed)))
-        params = SimParams(
-            customers=int(query.get("customers", settings.sim_customers)),
-            merchants=settings.sim_merchants,
-            fraud_rate=float(query.get("fraud_rate", settings.sim_fraud_rate)),
-            label_delay_days=settings.sim_label_delay_days,
+        params = sim_params(
+            settings,
+            customers=int(query["customers"]) if "customers" in query else None,
+            fraud_rate=float(query["fraud_rate"]) if "fraud_rate" in query else None,
         )
-    except (ValueError, ValidationError) as exc:
+    except (ValueError, ConfigError) as exc:
         raise SourceError(f"{address}: bad simulator option: {exc}") from None
     if rows <= 0:
         raise SourceError(f"{address}: rows must be positive")

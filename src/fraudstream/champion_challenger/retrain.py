@@ -107,13 +107,7 @@ def retrain(
     )
     with tempfile.TemporaryDirectory(prefix="fraudstream-retrain-") as tmp:
         result = train(frame, budget, source=source, workdir=Path(tmp), progress=say)
-        try:
-            logged = log_run(result, settings, register_as="none")
-        finally:
-            # the run's plots stay open in pyplot's registry; a scheduler retrains for weeks
-            import matplotlib.pyplot as plt
-
-            plt.close("all")
+        logged = log_run(result, settings, register_as="none")
     version = registry.register(logged.model_uri, logged.run_id)
     registry.set_run_tag(logged.run_id, TRAINED_BY_TAG, TRAINED_BY)
     clean, _ = prepare(frame, source)

@@ -3,7 +3,6 @@ HTTP feed. ``fraudstream up`` runs ``fraudstream produce --source sim --rate R``
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
@@ -115,7 +114,16 @@ def produce(
         labels = kind == "sim" or label_delay_seconds is not None
 
     stop = Stop()
-    params = sim_params(settings, fraud_rate, drift_at, drift_scenario) if kind == "sim" else None
+    params = None
+    if kind == "sim":
+        from fraudstream.simulator.knobs import parse_scenario, parse_time, sim_params
+
+        params = sim_params(
+            settings,
+            fraud_rate=fraud_rate,
+            drift_at=parse_time(drift_at, "--drift-at"),
+            drift_scenario=parse_scenario(drift_scenario, "--drift-scenario"),
+        )
     chosen = build_source(kind, address, settings, stop, params, seed, limit)
     delay = settings.sim_label_delay_days
     schedule = LabelSchedule(delay, label_delay_seconds) if labels else None
@@ -175,45 +183,6 @@ def pacing(
     if rate is not None:
         return rate, None
     return (0.0 if kind == "file" else settings.produce_rate), None
-
-
-def sim_params(
-    settings: Settings,
-    fraud_rate: float | None,
-    drift_at: str | None,
-    drift_scenario: str | None,
-) -> SimParams:
-    """The simulator's parameters: the settings, with the command's knobs on top."""
-    from pydantic import ValidationError
-
-    from fraudstream.simulator.params import Scenario, SimParams
-
-    knobs: dict[str, object] = {
-        "customers": settings.sim_customers,
-        "merchants": settings.sim_merchants,
-        "fraud_rate": settings.sim_fraud_rate if fraud_rate is None else fraud_rate,
-        "label_delay_days": settings.sim_label_delay_days,
-    }
-    if drift_at is not None:
-        try:
-            knobs["drift_at"] = datetime.fromisoformat(drift_at)
-        except ValueError:
-            raise ConfigError(
-                f"--drift-at must be a simulated time like 2019-03-01 or 2019-03-01T12:00, "
-                f"got {drift_at!r}"
-            ) from None
-    if drift_scenario is not None:
-        names = [s.value for s in Scenario]
-        if drift_scenario not in names:
-            raise ConfigError(
-                f"--drift-scenario must be one of {', '.join(names)}; got {drift_scenario!r}"
-            )
-        knobs["drift_scenario"] = Scenario(drift_scenario)
-    try:
-        return SimParams.model_validate(knobs)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"invalid simulator settings: {problems}") from None
 
 
 def build_source(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -13,7 +12,6 @@ from rich.console import Console
 from fraudstream.errors import ConfigError
 
 if TYPE_CHECKING:
-    from fraudstream.simulator.params import Scenario
     from fraudstream.simulator.simulator import FileFormat, Simulator
 
 console = Console()
@@ -27,45 +25,6 @@ def register(app: typer.Typer) -> None:
     report.command("calibrate")(calibrate)
     report.command("fidelity")(fidelity)
     app.add_typer(report, name="report")
-
-
-def _parse_time(value: str | None, option: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        raise ConfigError(
-            f"{option} must be a date or time like 2019-01-01 or 2020-06-21T12:00, got {value!r}"
-        ) from None
-
-
-def _parse_mix(value: str | None) -> dict[Scenario, float] | None:
-    from fraudstream.simulator.params import Scenario
-
-    if value is None:
-        return None
-    mix: dict[Scenario, float] = {}
-    names = ", ".join(s.value for s in Scenario)
-    for part in value.split(","):
-        name, _, weight = part.partition("=")
-        try:
-            mix[Scenario(name.strip())] = float(weight or 1)
-        except ValueError:
-            raise ConfigError(
-                f"--fraud-mix takes name=weight pairs of {names}; got {part!r}"
-            ) from None
-    return mix
-
-
-def _scenario(value: str) -> Scenario:
-    from fraudstream.simulator.params import Scenario
-
-    try:
-        return Scenario(value)
-    except ValueError:
-        names = ", ".join(s.value for s in Scenario)
-        raise ConfigError(f"--drift-scenario must be one of {names}; got {value!r}") from None
 
 
 def simulate(
@@ -90,11 +49,12 @@ def simulate(
         str | None, typer.Option(help="From this time on, --drift-scenario joins the fraud mix.")
     ] = None,
     drift_scenario: Annotated[
-        str, typer.Option(help="The scenario that appears at drift.")
-    ] = "card_testing",
+        str | None,
+        typer.Option(help="The scenario that appears at drift; default: FRAUD_SIM_DRIFT_SCENARIO."),
+    ] = None,
     drift_weight: Annotated[
-        float, typer.Option(help="Share of fraud streaks it takes after drift.")
-    ] = 0.5,
+        float | None, typer.Option(help="Share of fraud streaks it takes after drift (0.5).")
+    ] = None,
     labels_out: Annotated[
         Path | None,
         typer.Option(
@@ -113,33 +73,23 @@ def simulate(
     ] = False,
 ) -> None:
     """Write a Sparkov-like file that loads exactly like fraudTrain.csv."""
-    from pydantic import ValidationError
-
     from fraudstream.config import load_settings
-    from fraudstream.simulator.params import SimParams
+    from fraudstream.simulator.knobs import parse_mix, parse_scenario, parse_time, sim_params
     from fraudstream.simulator.simulator import Simulator
 
     if file_format not in (None, "csv", "parquet"):
         raise ConfigError(f"--format must be csv or parquet, got {file_format!r}")
     settings = load_settings()
-    knobs: dict[str, object] = {
-        "customers": customers or settings.sim_customers,
-        "merchants": settings.sim_merchants,
-        "fraud_rate": settings.sim_fraud_rate if fraud_rate is None else fraud_rate,
-        "label_delay_days": settings.sim_label_delay_days,
-        "drift_at": _parse_time(drift_at, "--drift-at"),
-        "drift_scenario": _scenario(drift_scenario),
-        "drift_weight": drift_weight,
-    }
-    if (first := _parse_time(start, "--start")) is not None:
-        knobs["start"] = first
-    if (mix := _parse_mix(fraud_mix)) is not None:
-        knobs["fraud_mix"] = mix
-    try:
-        params = SimParams.model_validate(knobs)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"invalid simulator settings: {problems}") from None
+    params = sim_params(
+        settings,
+        customers=customers or None,
+        fraud_rate=fraud_rate,
+        drift_at=parse_time(drift_at, "--drift-at"),
+        drift_scenario=parse_scenario(drift_scenario, "--drift-scenario"),
+        drift_weight=drift_weight,
+        start=parse_time(start, "--start"),
+        fraud_mix=parse_mix(fraud_mix),
+    )
     sim = Simulator(params, seed=settings.sim_seed if seed is None else seed)
     kind: FileFormat | None = (
         "parquet" if file_format == "parquet" else "csv" if file_format == "csv" else None

@@ -18,21 +18,16 @@ _CLASSES: Final = ((0, "legitimate"), (1, "fraud"))
 
 
 def _figure(ncols: int, nrows: int = 1, width: float = 5.0) -> tuple[Any, Any]:
-    import matplotlib
+    """A figure outside pyplot's registry (nothing to close, no GUI backend)."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, 3.4 * nrows), squeeze=False)
-    return fig, axes
+    fig = Figure(figsize=(width * ncols, 3.4 * nrows))
+    return fig, fig.subplots(nrows, ncols, squeeze=False)
 
 
 def _save(fig: Any, path: Path) -> None:
-    import matplotlib.pyplot as plt
-
     fig.tight_layout()
     fig.savefig(path, dpi=90)
-    plt.close(fig)
 
 
 def _bars(ax: Any, real: pd.Series, sim: pd.Series, labels: list[Any], title: str) -> None:

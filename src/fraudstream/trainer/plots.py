@@ -13,12 +13,12 @@ from fraudstream.trainer.families import Fitted
 
 
 def _figure(width: float = 6.0, height: float = 4.5) -> tuple[Any, Any]:
-    import matplotlib
+    """A figure outside pyplot's registry: nothing to close, so a scheduler that retrains for
+    weeks does not keep every run's plots alive, and no GUI backend is ever chosen."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt.subplots(figsize=(width, height), dpi=100)
+    fig = Figure(figsize=(width, height), dpi=100)
+    return fig, fig.subplots()
 
 
 def pr_curve_figure(

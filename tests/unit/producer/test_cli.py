@@ -31,7 +31,7 @@ def cli() -> CliRunner:
         (["--on-invalid", "drop"], ConfigError, "--on-invalid must be skip or dlq, got 'drop'"),
         (["--source", "x.csv", "--seed", "3"], ConfigError, "--seed: for the simulator only"),
         (["--drift-scenario", "aliens"], ConfigError, "must be one of night_spree, card_testing"),
-        (["--drift-at", "yesterday"], ConfigError, "--drift-at must be a simulated time"),
+        (["--drift-at", "yesterday"], ConfigError, "--drift-at must be a date or time"),
         (["--fraud-rate", "0.9"], ConfigError, "invalid simulator settings: fraud_rate"),
         (["--source", "missing.csv"], SourceError, "missing.csv: no such file"),
         (["--feed", "ftp://feed"], ConfigError, "--feed must be an http:// or https:// URL"),
