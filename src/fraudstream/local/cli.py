@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import typer
@@ -141,34 +142,31 @@ def key_figures(settings: Settings) -> list[str]:
 
     Each figure is read with a short timeout; one that cannot be read says so, never fails.
     """
+    import pandas as pd
+
+    from fraudstream.dashboard.db import ReadOnlyDatabase
+    from fraudstream.dashboard.queries import live_now, traffic
     from fraudstream.errors import FraudstreamError
     from fraudstream.local.components import stack_settings
     from fraudstream.registry import Registry
 
     lines: list[str] = []
+    # the dashboard's own queries: "now" means the same thing on the page and here
+    db = ReadOnlyDatabase(settings.database_url.get_secret_value(), timeout_seconds=3)
     try:
-        import psycopg
-
-        url = settings.database_url.get_secret_value()
-        with psycopg.connect(url, connect_timeout=3) as conn:
-            row = conn.execute(
-                "SELECT count(*), count(*) FILTER (WHERE is_fraud_pred = 1),"
-                " max(scored_at) FROM scored_transactions"
-                " WHERE scored_at > now() - interval '1 minute'"
-            ).fetchone()
-            metrics = conn.execute(
-                "SELECT sum(throughput), sum(lag), max(latency_p99_ms) FROM stream_metrics"
-                " WHERE ts > now() - interval '15 seconds'"
-            ).fetchone()
-        if row is not None:
-            lines.append(f"verdicts in the last minute: {row[0]:,} ({row[1]:,} flagged)")
-        if metrics is not None and metrics[0] is not None:
-            p99 = f"{metrics[2]:.0f} ms" if metrics[2] is not None else "n/a"
+        counts = traffic(db, timedelta(minutes=1)).iloc[0]
+        lines.append(f"verdicts in the last minute: {counts.scored:,} ({counts.flagged:,} flagged)")
+        now = live_now(db).iloc[0]
+        if now.workers:
+            p99 = "n/a" if pd.isna(now.latency_p99_ms) else f"{now.latency_p99_ms:.0f} ms"
             lines.append(
-                f"stream: {metrics[0]:,.0f} tx/s, lag {int(metrics[1] or 0):,}, p99 latency {p99}"
+                f"stream ({now.workers} worker{'s' if now.workers > 1 else ''}): "
+                f"{now.throughput:,.0f} tx/s, lag {now.lag:,}, p99 latency {p99}"
             )
-    except (OSError, psycopg.Error) as exc:
-        lines.append(f"verdicts: unavailable ({type(exc).__name__})")
+    except FraudstreamError as exc:
+        lines.append(f"verdicts: unavailable ({exc})")
+    finally:
+        db.close()
     # a status line must not wait for MLflow's retries (minutes) when the server is down
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "3")
