@@ -2,6 +2,7 @@
 
     .venv/bin/python scripts/screenshots.py                    # all pages into docs/screenshots
     .venv/bin/python scripts/screenshots.py --pages flagged --out /tmp/shots
+    .venv/bin/python scripts/screenshots.py --dashboard http://127.0.0.1:8501 --out /tmp/live
 
 It starts a PostgreSQL (the project's own launcher in a temp folder, or the server of
 ``--database-url``, a login that may create databases), creates a database, migrates and seeds
@@ -11,7 +12,8 @@ asked for, runs ``fraudstream dashboard`` against it as a read-only login, and p
 headless ``chromium`` at each page (over its DevTools protocol, to wait until Streamlit has finished
 drawing). A picture of nearly one colour (a blank page) is a failure. Exit code 0 only when
 every page gave a real picture. Everything it started is stopped, and its database dropped,
-at the end.
+at the end. ``--dashboard URL`` shoots a running dashboard as it is instead (the live one of
+``fraudstream up``), seeding nothing.
 """
 
 from __future__ import annotations
@@ -292,11 +294,30 @@ def dashboard(reader_url: str, workdir: Path, extra_env: dict[str, str]) -> Proc
     )
 
 
+def shoot_all(base_url: str, pages: list[str], out: Path, workdir: Path) -> None:
+    browser = Browser(workdir)
+    try:
+        for page in pages:
+            path = out / f"{page}.png"
+            waited = browser.shoot(f"{base_url}/{PAGES[page]}", path)
+            colours = distinct_colours(path)
+            if colours < MIN_COLOURS:
+                raise ScreenshotError(f"{path}: only {colours} colours: a blank page?")
+            print(f"{path}: {path.stat().st_size // 1024} KiB, {colours} colours, {waited:.1f} s")
+    finally:
+        browser.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
     parser.add_argument("--pages", default=",".join(PAGES), help="Comma-separated page names.")
     parser.add_argument("--database-url", default=os.environ.get("FRAUD_TEST_DATABASE_URL"))
+    parser.add_argument(
+        "--dashboard",
+        help="A running dashboard's URL (e.g. http://127.0.0.1:8501 of `fraudstream up`): "
+        "shoot its pages as they are, with no seeded database",
+    )
     args = parser.parse_args(argv)
     pages = [p.strip() for p in args.pages.split(",") if p.strip()]
     unknown = sorted(set(pages) - set(PAGES))
@@ -305,28 +326,18 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     try:
         chromium()
-        with (
-            tempfile.TemporaryDirectory(prefix="fraudstream-shots-") as tmp,
-            server(args.database_url) as admin,
-            seeded_database(admin) as reader,
-            running(
-                dashboard(reader, Path(tmp), registry(Path(tmp)) if "models" in pages else {})
-            ) as app,
-        ):
-            browser = Browser(Path(tmp))
-            try:
-                for page in pages:
-                    out = args.out / f"{page}.png"
-                    waited = browser.shoot(f"{app.spec.address}/{PAGES[page]}", out)
-                    colours = distinct_colours(out)
-                    if colours < MIN_COLOURS:
-                        raise ScreenshotError(f"{out}: only {colours} colours: a blank page?")
-                    print(
-                        f"{out}: {out.stat().st_size // 1024} KiB, {colours} colours, "
-                        f"{waited:.1f} s"
-                    )
-            finally:
-                browser.close()
+        with tempfile.TemporaryDirectory(prefix="fraudstream-shots-") as tmp:
+            if args.dashboard:
+                shoot_all(args.dashboard.rstrip("/"), pages, args.out, Path(tmp))
+                return 0
+            with (
+                server(args.database_url) as admin,
+                seeded_database(admin) as reader,
+                running(
+                    dashboard(reader, Path(tmp), registry(Path(tmp)) if "models" in pages else {})
+                ) as app,
+            ):
+                shoot_all(app.spec.address, pages, args.out, Path(tmp))
     except ScreenshotError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
