@@ -14,7 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import fraudstream.dashboard
-from fixtures.dashboard import DEAD_REASONS, DRIFT_FEATURES, Seeded
+from fixtures.dashboard import DEAD_REASONS, DRIFT_FEATURES, LIFETIME_FEATURES, Seeded
 from fraudstream.config import Settings
 
 pytestmark = pytest.mark.integration
@@ -133,18 +133,23 @@ def test_drift_shows_the_latest_report_feature_by_feature(seeded: Seeded) -> Non
     at = open_page("drift")
     shown = metrics(at)
     major = [name for name, (psi, _) in DRIFT_FEATURES.items() if psi >= 0.25]
+    every = DRIFT_FEATURES | LIFETIME_FEATURES
     assert shown["Verdict"] == "drifted"
-    assert shown["Features"] == str(len(DRIFT_FEATURES))
-    assert shown["PSI ≥ 0.25 (major)"] == str(len(major))
-    assert shown["Largest PSI"] == f"{max(p for p, _ in DRIFT_FEATURES.values()):.3f}"
+    assert shown["Features"] == str(len(every))
+    # a lifetime feature far above 0.25 is shown, and named, but not counted
+    assert shown["Drifted features"] == f"{len(major)} of {len(DRIFT_FEATURES)}"
+    largest = max(p for p, _ in DRIFT_FEATURES.values())
+    assert shown["Largest PSI (counted)"] == f"{largest:.3f}"
+    assert any("log_n_prev" in c.value and "not counted" in c.value for c in at.caption)
     latest = max(seeded.drift, key=lambda r: r.created_at or seeded.now)
     assert shown["Score PSI"] == f"{latest.score_psi:.3f}"
     assert shown["Fraud rate (labelled)"] == f"{latest.fraud_rate:.3%}"
     assert shown["Model version"] == latest.model_version
     table = at.dataframe[0].value.set_index("feature")
-    assert list(table.index) == sorted(DRIFT_FEATURES, key=lambda f: -DRIFT_FEATURES[f][0])
-    for name, (psi, ks) in DRIFT_FEATURES.items():
+    assert list(table.index) == sorted(every, key=lambda f: -every[f][0])
+    for name, (psi, ks) in every.items():
         assert table.loc[name, "psi"] == pytest.approx(psi)
+        assert table.loc[name, "counted"] == (name in DRIFT_FEATURES)
         if ks is None:
             assert table.loc[name, "ks"] != table.loc[name, "ks"]  # NaN: no KS for a category
         else:
@@ -157,7 +162,8 @@ def test_drift_shows_an_older_report_when_chosen(seeded: Seeded) -> None:
     at = open_page("drift")
     oldest = at.selectbox(key="report").options[-1]
     at.selectbox(key="report").set_value(int(oldest.split()[0].lstrip("#"))).run()
-    assert metrics(at)["Largest PSI"] == f"{0.4 * max(p for p, _ in DRIFT_FEATURES.values()):.3f}"
+    largest = 0.4 * max(p for p, _ in DRIFT_FEATURES.values())
+    assert metrics(at)["Largest PSI (counted)"] == f"{largest:.3f}"
     assert metrics(at)["Verdict"] == "stable"  # 0.4 of each PSI: none reaches 0.25
 
 

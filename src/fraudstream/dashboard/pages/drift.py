@@ -10,6 +10,8 @@ from fraudstream.dashboard import queries, ui
 
 PSI_MODERATE = 0.1
 PSI_MAJOR = 0.25
+NOT_COUNTED = "not counted (lifetime)"
+LEVELS = ("stable (< 0.1)", "moderate", "major (≥ 0.25)", NOT_COUNTED)
 
 
 def main() -> None:
@@ -37,11 +39,14 @@ def drift() -> None:
     chosen = st.selectbox("Report", list(labels), format_func=labels.__getitem__, key="report")
     report = reports[reports["id"] == chosen].iloc[0]
     features = ui.query(queries.drift_features, int(chosen))
+    # the report's own flags: a lifetime feature (how long a card has been watched) is shown
+    # but never counted, since a training file and a long-running stream differ there anyway
+    judged = features[features["counted"] & (features["feature"] != "score")]  # score: own tile
     cols = st.columns(4)
     cols[0].metric("Verdict", "drifted" if report["drifted"] else "stable")
     cols[1].metric("Features", len(features))
-    cols[2].metric("PSI ≥ 0.25 (major)", int((features["psi"] >= PSI_MAJOR).sum()))
-    cols[3].metric("Largest PSI", f"{features['psi'].max():.3f}" if len(features) else "–")
+    cols[2].metric("Drifted features", f"{int(judged['drifted'].sum())} of {len(judged)}")
+    cols[3].metric("Largest PSI (counted)", f"{judged['psi'].max():.3f}" if len(judged) else "–")
     more = st.columns(4)
     more[0].metric("Model version", str(report["model_version"] or "–"))
     more[1].metric("Score PSI", _number(report["score_psi"], "{:.3f}"))
@@ -56,6 +61,13 @@ def drift() -> None:
     left, right = st.columns([3, 2])
     with left:
         _psi_bars(features)
+        if not features["counted"].all():
+            st.caption(
+                f"{NOT_COUNTED}: "
+                + ", ".join(features.loc[~features["counted"], "feature"])
+                + ". They describe how long each card has been watched, which differs by "
+                "construction between a training file and a stream that has run for months."
+            )
     with right:
         st.dataframe(
             features,
@@ -78,12 +90,16 @@ def _number(value: float | None, form: str) -> str:
 
 def _psi_bars(features: pd.DataFrame) -> None:
     shown = features.dropna(subset=["psi"]).assign(
-        level=lambda f: pd.cut(
-            f["psi"],
-            [-float("inf"), PSI_MODERATE, PSI_MAJOR, float("inf")],
-            labels=["stable (< 0.1)", "moderate", "major (≥ 0.25)"],
-            right=False,
-        ).astype(str)
+        level=lambda f: (
+            pd.cut(
+                f["psi"],
+                [-float("inf"), PSI_MODERATE, PSI_MAJOR, float("inf")],
+                labels=list(LEVELS[:3]),
+                right=False,
+            )
+            .astype(str)
+            .where(f["counted"], NOT_COUNTED)
+        )
     )
     chart = (
         alt.Chart(shown)
@@ -94,12 +110,11 @@ def _psi_bars(features: pd.DataFrame) -> None:
             color=alt.Color(
                 "level:N",
                 scale=alt.Scale(
-                    domain=["stable (< 0.1)", "moderate", "major (≥ 0.25)"],
-                    range=["#6c9a5b", "#e0a31e", "#dc3c3c"],
+                    domain=list(LEVELS), range=["#6c9a5b", "#e0a31e", "#dc3c3c", "#b4b4b4"]
                 ),
                 title="shift",
             ),
-            tooltip=["feature", "psi", "ks", "ks_pvalue"],
+            tooltip=["feature", "psi", "ks", "ks_pvalue", "counted"],
         )
         .properties(height=max(200, 30 * len(shown)))
     )
