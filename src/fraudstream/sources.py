@@ -7,8 +7,9 @@ file replay all call :func:`read_frame`. An address is one of:
 - ``s3://bucket/key`` (boto3; ``FRAUD_S3_ENDPOINT_URL`` for MinIO or another S3-compatible
   server, ``FRAUD_AWS_*`` for credentials, else boto3's own chain);
 - ``http://`` or ``https://`` URL of such a file;
-- ``sim://?rows=N&seed=S`` (also ``fraud_rate``, ``customers``): the simulator, with the
-  ``FRAUD_SIM_*`` settings for everything not given;
+- ``sim://?rows=N&seed=S`` (also ``fraud_rate``, ``customers``, ``drift_at``): the simulator,
+  with the ``FRAUD_SIM_*`` settings for everything not given, except the drift knob: that one
+  drifts the feed, and training rows drift only when ``drift_at`` asks;
 - ``db://labelled?since=2020-06-01&until=2020-07-01``: the transactions the stream stored in
   PostgreSQL (``FRAUD_DATABASE_URL``) whose label has arrived, by transaction time (both
   bounds optional).
@@ -107,10 +108,10 @@ def _http(address: str) -> pd.DataFrame:
 
 def _simulated(address: str, settings: Settings) -> pd.DataFrame:
     from fraudstream.simulator import Simulator
-    from fraudstream.simulator.knobs import sim_params
+    from fraudstream.simulator.knobs import parse_time, sim_params
 
     query = {k: v[-1] for k, v in parse_qs(urlsplit(address).query).items()}
-    unknown = set(query) - {"rows", "seed", "fraud_rate", "customers"}
+    unknown = set(query) - {"rows", "seed", "fraud_rate", "customers", "drift_at"}
     if unknown:
         raise SourceError(f"{address}: unknown option {', '.join(sorted(unknown))}")
     try:
@@ -120,6 +121,9 @@ def _simulated(address: str, settings: Settings) -> pd.DataFrame:
             settings,
             customers=int(query["customers"]) if "customers" in query else None,
             fraud_rate=float(query["fraud_rate"]) if "fraud_rate" in query else None,
+        ).model_copy(
+            # FRAUD_SIM_DRIFT_AT drifts the feed; training history drifts only when asked
+            update={"drift_at": parse_time(query.get("drift_at"), "drift_at")}
         )
     except (ValueError, ConfigError) as exc:
         raise SourceError(f"{address}: bad simulator option: {exc}") from None

@@ -126,6 +126,22 @@ def test_simulator_source(settings: Settings) -> None:
         read_frame("sim://?rows=10&colour=red", settings)
 
 
+def test_simulator_source_drifts_only_when_asked(settings: Settings) -> None:
+    """FRAUD_SIM_DRIFT_AT drifts the feed; a training source asks for drift on its own."""
+    feed_drifts = settings.model_copy(update={"sim_drift_at": datetime(2019, 1, 2)})
+    query = "sim://?rows=20000&seed=5&fraud_rate=0.02"
+
+    def probes(frame: pd.DataFrame) -> int:  # card testing: tiny fraudulent charges
+        return int(((frame["is_fraud"] == 1) & (frame["amt"] < 5)).sum())
+
+    plain = read_frame(query, feed_drifts)
+    assert plain["trans_num"].tolist() == read_frame(query, settings)["trans_num"].tolist()
+    drifted = read_frame(f"{query}&drift_at=2019-01-02", feed_drifts)
+    assert probes(drifted) > probes(plain) + 20
+    with pytest.raises(SourceError, match="drift_at must be a date"):
+        read_frame(f"{query}&drift_at=soon", settings)
+
+
 def test_labelled_history_in_postgres(database_settings: Settings) -> None:
     rows = scored_transactions(40)
     labelled = rows[:30]  # the last ten have no label yet: not training data
