@@ -75,10 +75,17 @@ def produce(
     ] = None,
     drift_at: Annotated[
         str | None,
-        typer.Option(help="Simulated time (2019-03-01) from which --drift-scenario joins the mix."),
+        typer.Option(
+            help="Simulated time (2019-03-01) from which --drift-scenario joins the mix; "
+            "default FRAUD_SIM_DRIFT_AT (none)."
+        ),
     ] = None,
     drift_scenario: Annotated[
-        str | None, typer.Option(help="The fraud scenario that appears at --drift-at.")
+        str | None,
+        typer.Option(
+            help="The fraud scenario that appears at --drift-at; "
+            "default FRAUD_SIM_DRIFT_SCENARIO (card_testing)."
+        ),
     ] = None,
 ) -> None:
     """Push transactions onto the transactions topic (key = card number), with delayed labels,

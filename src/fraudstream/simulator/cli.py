@@ -46,7 +46,11 @@ def simulate(
         ),
     ] = None,
     drift_at: Annotated[
-        str | None, typer.Option(help="From this time on, --drift-scenario joins the fraud mix.")
+        str | None,
+        typer.Option(
+            help="From this time on, --drift-scenario joins the fraud mix; "
+            "default FRAUD_SIM_DRIFT_AT (none)."
+        ),
     ] = None,
     drift_scenario: Annotated[
         str | None,
