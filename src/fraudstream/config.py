@@ -144,6 +144,13 @@ class Settings(BaseSettings):
         default=0.05, gt=0, description="Longest wait for a micro-batch to fill."
     )
     stream_max_pending: int = Field(default=20_000, ge=1)
+    stream_session_timeout_seconds: float = Field(
+        default=60.0,
+        ge=6,
+        description="A worker that stops heartbeating (killed, frozen) keeps its partitions this "
+        "long before the group moves them (Faust's default). Lower means faster recovery from a "
+        "crash and more risk of a needless rebalance on a starved machine.",
+    )
     stream_retry_base_seconds: float = Field(default=0.2, gt=0)
     stream_retry_max_seconds: float = Field(default=5.0, gt=0)
     stream_request_timeout_seconds: float = Field(default=10.0, gt=0)

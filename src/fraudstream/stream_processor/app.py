@@ -117,6 +117,7 @@ def build_app(settings: Settings) -> faust.App:
         topic_allow_declare=False,
         consumer_auto_offset_reset="earliest",
         broker_commit_interval=1.0,
+        broker_session_timeout=settings.stream_session_timeout_seconds,
         stream_buffer_maxsize=max(4096, settings.stream_batch_size * 2),
         web_enabled=settings.stream_web_port > 0,
         web_port=settings.stream_web_port or 6066,
