@@ -62,6 +62,19 @@ LABEL_COLUMN: Final = "is_fraud"
 KAGGLE_COLUMNS: Final = (*FEED_COLUMNS, LABEL_COLUMN)
 """The 22 named columns of fraudTrain.csv / fraudTest.csv, in order."""
 
+TEXT_COLUMNS: Final = (
+    "merchant",
+    "category",
+    "first",
+    "last",
+    "gender",
+    "street",
+    "city",
+    "state",
+    "job",
+    "dob",
+)
+"""Columns of names and words (and the birth date as written): text in every frame and table."""
 INDEX_COLUMN: Final = "Unnamed: 0"
 """How pandas names the leading unnamed index column many copies of the files carry."""
 

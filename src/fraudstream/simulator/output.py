@@ -14,7 +14,13 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from fraudstream.schema import CATEGORIES, KAGGLE_COLUMNS, LABEL_COLUMN, TIMESTAMP_FORMAT
+from fraudstream.schema import (
+    CATEGORIES,
+    KAGGLE_COLUMNS,
+    LABEL_COLUMN,
+    TEXT_COLUMNS,
+    TIMESTAMP_FORMAT,
+)
 from fraudstream.simulator.calendar import format_timestamps, unix_time
 from fraudstream.simulator.engine import LEGIT, SCENARIOS, Batch
 from fraudstream.simulator.population import Population
@@ -24,18 +30,6 @@ SCENARIO_COLUMN: Final = "scenario"
 
 _CATEGORY_NAMES: Final = np.array(CATEGORIES, dtype=object)
 _SCENARIO_NAMES: Final = np.array(["", *(s.value for s in SCENARIOS)], dtype=object)
-_TEXT: Final = (
-    "merchant",
-    "category",
-    "first",
-    "last",
-    "gender",
-    "street",
-    "city",
-    "state",
-    "job",
-    "dob",
-)
 
 
 def fixed_width_text(values: NDArray[np.bytes_]) -> pd.api.extensions.ExtensionArray:
@@ -81,7 +75,7 @@ def kaggle_frame(batch: Batch, pop: Population, scenario_column: bool = False) -
         LABEL_COLUMN: batch.is_fraud,
     }
     frame = pd.DataFrame(columns, columns=list(KAGGLE_COLUMNS))
-    frame = frame.astype(dict.fromkeys(_TEXT, "str"))
+    frame = frame.astype(dict.fromkeys(TEXT_COLUMNS, "str"))
     if scenario_column:
         frame[SCENARIO_COLUMN] = pd.Series(_SCENARIO_NAMES[batch.scenario + 1], dtype="str")
     return frame

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Final
 
 from fraudstream.errors import DataError
-from fraudstream.schema import FEED_COLUMNS, LABEL_COLUMN
+from fraudstream.schema import FEED_COLUMNS, LABEL_COLUMN, TEXT_COLUMNS
 from fraudstream.storage.failures import storage_error
 
 if TYPE_CHECKING:
@@ -37,21 +37,7 @@ _QUERY: Final = (  # built from constants; the values travel as parameters
     " WHERE s.trans_date_trans_time >= %(since)s AND s.trans_date_trans_time < %(until)s"
     " ORDER BY s.trans_date_trans_time, s.trans_num"
 )
-_TEXT: Final = (
-    "merchant",
-    "category",
-    "first",
-    "last",
-    "gender",
-    "street",
-    "city",
-    "state",
-    "job",
-    "dob",
-    "trans_num",
-    "model_name",
-    "model_version",
-)
+_TEXT: Final = (*TEXT_COLUMNS, "trans_num", "model_name", "model_version")
 
 
 def _naive(name: str, value: datetime) -> datetime:
