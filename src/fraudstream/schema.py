@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Final, Literal
 
 import numpy as np
@@ -100,12 +100,42 @@ CATEGORIES: Final = (
 """The 14 merchant categories of Sparkov. Another category is accepted and flagged."""
 
 GENDERS: Final = ("F", "M")
+
+# -- what the system accepts ----------------------------------------------------------------
+#
+# Every value the decoder accepts must survive every later stage: the features (numpy int64 and
+# float64 columns), the card state (msgpack integers, integer cents), the PostgreSQL columns of
+# ``storage/migrations`` (integer, bigint, double precision, text, timestamp, date) and the Kafka
+# messages. So each field carries the bounds of the narrowest stage, here and nowhere else; a
+# test reads the columns' types from PostgreSQL and checks that every bound fits its column.
+
+INT32_MAX: Final = 2**31 - 1
+"""PostgreSQL ``integer``."""
+INT64_MAX: Final = 2**63 - 1
+"""PostgreSQL ``bigint``, numpy int64, msgpack's signed integers."""
 CARD_MIN: Final = 10_000_000
 """The smallest card number of 8 digits."""
-CARD_MAX: Final = 2**63 - 1
+CARD_MAX: Final = INT64_MAX
 """Card numbers are 64-bit integers in the Kaggle files (pandas int64) and in PostgreSQL."""
+AMOUNT_MAX: Final = 10_000_000.0
+"""The largest amount accepted (Sparkov's largest is about 29,000): its cents, summed over a card's
+whole history, stay far inside int64."""
+EARLIEST: Final = datetime(1900, 1, 1)
+LATEST: Final = datetime(2100, 1, 1)
+"""Transaction times and birth dates lie in [EARLIEST, LATEST): inside every date type the data
+meets (pandas' nanosecond timestamps end in 2262, PostgreSQL's and Python's much later)."""
+UNIX_TIME_MAX: Final = int((LATEST - datetime(1970, 1, 1)).total_seconds())
+"""``unix_time`` is a count of seconds in [1970, LATEST)."""
+TEXT_MAX: Final = 200
+"""Characters of a name, street, city, job, merchant or category."""
+ID_MAX: Final = 100
+"""Characters of a transaction id (Sparkov's are 32)."""
 _CARD_RE: Final = re.compile(r"^\d{8,19}$")
 CARD_PROBLEM: Final = "must be a card number of 8 to 19 digits (at most 9223372036854775807)"
+NO_NUL: Final = r"^[^\x00]*$"
+"""PostgreSQL's text cannot hold the NUL character."""
+NOT_BLANK: Final = r"^[^\x00]*[^\x00\s][^\x00]*$"
+"""Some character other than white space, and no NUL."""
 
 # -- one record ----------------------------------------------------------------------------------
 #
@@ -134,14 +164,18 @@ def _short(value: object) -> str:
 CardNumber = Annotated[int, BeforeValidator(_card_from_text), Field(ge=CARD_MIN, le=CARD_MAX)]
 Timestamp = Annotated[
     NaiveDatetime,
+    Field(ge=EARLIEST, lt=LATEST),
     PlainSerializer(lambda v: v.strftime(TIMESTAMP_FORMAT), return_type=str),
 ]
 """A local wall-clock time, as Sparkov writes it: no offset."""
 BirthDate = Annotated[
     date,
+    Field(ge=EARLIEST.date(), lt=LATEST.date()),
     PlainSerializer(lambda v: v.strftime(DOB_FORMAT), return_type=str),
 ]
-NonBlank = Annotated[str, Field(min_length=1, pattern=r"\S")]
+Text = Annotated[str, Field(max_length=TEXT_MAX, pattern=NO_NUL)]
+NonBlank = Annotated[str, Field(min_length=1, max_length=TEXT_MAX, pattern=NOT_BLANK)]
+TransNum = Annotated[str, Field(min_length=1, max_length=ID_MAX, pattern=NOT_BLANK)]
 Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
 Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
 
@@ -159,21 +193,21 @@ class Transaction(BaseModel):
     cc_num: CardNumber
     merchant: NonBlank
     category: NonBlank
-    amt: Annotated[float, Field(ge=0, allow_inf_nan=False)]
-    first: str
-    last: str
+    amt: Annotated[float, Field(ge=0, le=AMOUNT_MAX, allow_inf_nan=False)]
+    first: Text
+    last: Text
     gender: Literal["F", "M"]
-    street: str
-    city: str
-    state: Annotated[str, Field(min_length=2, max_length=2)]
+    street: Text
+    city: Text
+    state: Annotated[str, Field(min_length=2, max_length=2, pattern=NO_NUL)]
     zip: Annotated[int, Field(ge=0, le=99999)]
     lat: Latitude
     long: Longitude
-    city_pop: Annotated[int, Field(ge=0)]
-    job: str
+    city_pop: Annotated[int, Field(ge=0, le=INT32_MAX)]
+    job: Text
     dob: BirthDate
-    trans_num: NonBlank
-    unix_time: int
+    trans_num: TransNum
+    unix_time: Annotated[int, Field(ge=0, lt=UNIX_TIME_MAX)]
     merch_lat: Latitude
     merch_long: Longitude
     is_fraud: Literal[0, 1] | None = None
@@ -206,14 +240,26 @@ def describe_error(err: ErrorDetails) -> FieldProblem:
     elif loc and loc[-1] == "cc_num":
         message = f"{CARD_PROBLEM}, got {got}"
     elif kind in {"string_pattern_mismatch", "string_too_short"}:
-        message = "must not be empty"
+        text = err.get("input")
+        message = (
+            "must not contain the NUL character"
+            if isinstance(text, str) and "\x00" in text
+            else "must not be empty"
+        )
     elif kind.startswith("timezone"):
         message = f"must be a local time without offset, like 2019-01-01 00:00:18, got {got}"
     elif kind.startswith("datetime"):
         message = f"must be a timestamp like 2019-01-01 00:00:18, got {got}"
     elif kind.startswith("date"):
         message = f"must be a date like 1988-03-09, got {got}"
-    elif kind in {"literal_error", "greater_than_equal", "less_than_equal"}:
+    elif kind in {
+        "literal_error",
+        "greater_than",
+        "greater_than_equal",
+        "less_than",
+        "less_than_equal",
+        "string_too_long",
+    }:
         message = f"{message}, got {got}"
     return FieldProblem(field, message)
 
@@ -294,9 +340,11 @@ class LabelEvent(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    trans_num: NonBlank
+    trans_num: TransNum
     is_fraud: Literal[0, 1]
-    labelled_at: AwareDatetime
+    labelled_at: Annotated[
+        AwareDatetime, Field(ge=EARLIEST.replace(tzinfo=UTC), lt=LATEST.replace(tzinfo=UTC))
+    ]
     """When the label became known."""
 
     @classmethod
@@ -340,16 +388,25 @@ def check_frame(frame: pd.DataFrame) -> pd.Series:
 
     ts = pd.to_datetime(frame["trans_date_trans_time"], format=TIMESTAMP_FORMAT, errors="coerce")
     flag(ts.isna(), "trans_date_trans_time: must be a timestamp like 2019-01-01 00:00:18")
+    flag(
+        (ts < EARLIEST) | (ts >= LATEST),
+        f"trans_date_trans_time: must be in [{EARLIEST}, {LATEST})",
+    )
     card = frame["cc_num"].astype("string").str.strip()
     digits = card.str.fullmatch(_CARD_RE.pattern).fillna(False).astype(bool)
     too_big = digits & (card.str.len() == 19) & (card > str(CARD_MAX)).fillna(False).astype(bool)
     flag(~digits | too_big, f"cc_num: {CARD_PROBLEM}")
-    for col in ("merchant", "category", "trans_num"):
-        text = frame[col].astype("string").str.strip()
-        flag(text.isna() | (text == ""), f"{col}: must not be empty")
+    for col in _TEXT_LIMITS:
+        raw = frame[col].astype("string")
+        flag(raw.str.contains("\x00", regex=False).fillna(False), f"{col}: must not contain NUL")
+        if col in _NOT_BLANK:
+            text = raw.str.strip()
+            flag(text.isna() | (text == ""), f"{col}: must not be empty")
+        flag(raw.str.len().fillna(0) > _TEXT_LIMITS[col], f"{col}: too long")
+    flag(frame["state"].astype("string").str.len() != 2, "state: must be 2 characters")
     amt = pd.to_numeric(frame["amt"], errors="coerce")
     flag(~np.isfinite(amt), "amt: must be a number")
-    flag(amt < 0, "amt: must be >= 0")
+    flag((amt < 0) | (amt > AMOUNT_MAX), f"amt: must be within [0, {AMOUNT_MAX:.0f}]")
     flag(
         ~frame["gender"].astype("string").str.strip().isin(GENDERS).fillna(False),
         "gender: must be F or M",
@@ -358,16 +415,28 @@ def check_frame(frame: pd.DataFrame) -> pd.Series:
         value = pd.to_numeric(frame[col], errors="coerce")
         flag(~np.isfinite(value), f"{col}: must be a number")
         flag(value.abs() > bound, f"{col}: must be within [-{bound}, {bound}]")
-    for col in ("zip", "city_pop", "unix_time"):
+    for col, top in (("zip", 99999), ("city_pop", INT32_MAX), ("unix_time", UNIX_TIME_MAX - 1)):
         value = pd.to_numeric(frame[col], errors="coerce")
         flag(~np.isfinite(value) | (value != value.round()), f"{col}: must be a whole number")
-        flag(value < 0, f"{col}: must be >= 0")
+        flag((value < 0) | (value > top), f"{col}: must be within [0, {top}]")
     dob = pd.to_datetime(frame["dob"], format=DOB_FORMAT, errors="coerce")
     flag(dob.isna(), "dob: must be a date like 1988-03-09")
+    flag(
+        (dob < EARLIEST) | (dob >= LATEST),
+        f"dob: must be in [{EARLIEST:%Y-%m-%d}, {LATEST:%Y-%m-%d})",
+    )
     if LABEL_COLUMN in frame.columns:
         label = pd.to_numeric(frame[LABEL_COLUMN], errors="coerce")
         flag(~label.isin([0, 1]) & label.notna(), "is_fraud: must be 0 or 1")
     return reason
+
+
+_NOT_BLANK: Final = frozenset({"merchant", "category", "trans_num"})
+_TEXT_LIMITS: Final = {
+    **{col: TEXT_MAX for col in TEXT_COLUMNS if col not in {"gender", "dob", "state"}},
+    "trans_num": ID_MAX,
+}
+"""The text columns a frame check bounds (gender, dob and state have rules of their own)."""
 
 
 def unknown_categories(frame: pd.DataFrame) -> pd.Series:

@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import types
 import typing
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Annotated, Any, Generic, TypeVar, Union, get_args, get_origin
+from typing import Annotated, Any, Final, Generic, TypeVar, Union, get_args, get_origin
 
 import annotated_types as at
 import msgspec
@@ -50,9 +50,15 @@ class NotJson(ValueError):
     """The body is not JSON at all (HTTP 400, not 422)."""
 
 
+def _numeric(bound: Any) -> bool:
+    return isinstance(bound, int | float) and not isinstance(bound, bool)
+
+
 def _meta(metadata: Sequence[Any], *, naive: bool = False) -> msgspec.Meta | None:
     kwargs: dict[str, Any] = {"tz": False} if naive else {}
     for item in metadata:
+        if isinstance(item, at.Ge | at.Gt | at.Le | at.Lt) and not _numeric(_bound(item)):
+            continue  # a date or time range: msgspec has no such Meta (see _range_check)
         if isinstance(item, at.Ge):
             kwargs["ge"] = item.ge
         elif isinstance(item, at.Le):
@@ -99,6 +105,51 @@ def _wire_type(annotation: Any, metadata: Sequence[Any] = ()) -> Any:
     return Annotated[wire, meta] if meta is not None else wire
 
 
+def _bound(item: at.Ge | at.Gt | at.Le | at.Lt) -> Any:
+    return getattr(item, type(item).__name__.lower())
+
+
+def _flat_metadata(annotation: Any, metadata: Sequence[Any]) -> list[Any]:
+    """Every constraint of a field, its annotation's nested ``Annotated`` layers included."""
+    found = list(metadata)
+    while get_origin(annotation) is Annotated:
+        annotation, *extra = get_args(annotation)
+        for item in extra:
+            found.extend(item.metadata if isinstance(item, FieldInfo) else [item])
+    return found
+
+
+_COMPARE: Final = {at.Ge: "__ge__", at.Gt: "__gt__", at.Le: "__le__", at.Lt: "__lt__"}
+_WORDS: Final = {at.Ge: ">=", at.Gt: ">", at.Le: "<=", at.Lt: "<"}
+
+
+def _range_check(
+    model: type[BaseModel],
+) -> Callable[[Any], None] | None:
+    """A ``__post_init__`` enforcing the model's date and time ranges, which msgspec's ``Meta``
+    cannot state; None when the model has none. It runs inside msgspec's decode, so a value out of
+    range is a ``ValidationError`` like any other, and the slow path names the field."""
+    checks: list[tuple[str, str, Any, str]] = []
+    for name, info in model.model_fields.items():
+        for item in _flat_metadata(info.annotation, info.metadata):
+            kind = type(item)
+            if kind in _COMPARE and not _numeric(_bound(item)):
+                bound = _bound(item)
+                checks.append(
+                    (name, _COMPARE[kind], bound, f"{name} must be {_WORDS[kind]} {bound}")
+                )
+    if not checks:
+        return None
+
+    def __post_init__(self: Any) -> None:
+        for name, compare, bound, problem in checks:
+            value = getattr(self, name)
+            if value is not None and not getattr(value, compare)(bound):
+                raise ValueError(problem)
+
+    return __post_init__
+
+
 @cache
 def struct_for(model: type[BaseModel]) -> type[msgspec.Struct]:
     """A msgspec struct with the model's fields, types, defaults and declared bounds."""
@@ -111,7 +162,9 @@ def struct_for(model: type[BaseModel]) -> type[msgspec.Struct]:
             fields.append((name, wire))
         else:
             fields.append((name, wire, info.default))
-    return msgspec.defstruct(f"{model.__name__}Wire", fields, kw_only=True)
+    check = _range_check(model)
+    namespace = {"__post_init__": check} if check is not None else None
+    return msgspec.defstruct(f"{model.__name__}Wire", fields, kw_only=True, namespace=namespace)
 
 
 @dataclass(frozen=True)
@@ -131,7 +184,7 @@ class BatchDecoder(Generic[M]):
             items: list[Any] = self._fast.decode(body)  # type: ignore[attr-defined]
         except msgspec.ValidationError:
             return self._slow(body)
-        except msgspec.DecodeError as exc:
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:  # msgspec: bad UTF-8 is the latter
             raise NotJson(f"the body is not valid JSON: {exc}") from None
         # Structs with the model's attributes: what every reader of the batch needs.
         return typing.cast(list[M], items)

@@ -68,6 +68,13 @@ def test_unknown_category_is_accepted_and_flagged() -> None:
         ("gender", "X", "'F' or 'M'"),
         ("is_fraud", 2, "0 or 1"),
         ("zip", -5, "greater than or equal to 0"),
+        ("unix_time", 10**19, "less than 4102444800"),
+        ("city_pop", 2**31, "less than or equal to 2147483647"),
+        ("amt", 1e12, "less than or equal to 10000000"),
+        ("merchant", "fraud_\x00", "NUL"),
+        ("job", "j" * 201, "at most 200 characters"),
+        ("trans_date_trans_time", "1899-12-31 23:59:59", "greater than or equal to 1900"),
+        ("dob", "2100-01-01", "less than 2100-01-01"),
     ],
 )
 def test_each_bad_value_is_named(field: str, value: object, words: str) -> None:
@@ -108,6 +115,14 @@ def test_frame_checks_match_record_checks() -> None:
         {**GOOD, "gender": "Q"},
         {**GOOD, "trans_num": ""},
         {**GOOD, "is_fraud": 3},
+        {**GOOD, "unix_time": 10**19},
+        {**GOOD, "city_pop": 2**31},
+        {**GOOD, "amt": 1e12},
+        {**GOOD, "merchant": "a\x00"},
+        {**GOOD, "city": "c" * 201},
+        {**GOOD, "trans_date_trans_time": "1850-01-01 00:00:00"},
+        {**GOOD, "dob": "2150-01-01"},
+        {**GOOD, "state": "N"},
     ]
     reasons = check_frame(pd.DataFrame(rows, columns=list(KAGGLE_COLUMNS)))
     assert reasons.iloc[0] == ""
@@ -121,6 +136,14 @@ def test_frame_checks_match_record_checks() -> None:
         "gender",
         "trans_num",
         "is_fraud",
+        "unix_time",
+        "city_pop",
+        "amt",
+        "merchant",
+        "city",
+        "trans_date_trans_time",
+        "dob",
+        "state",
     ]
     for row, reason in zip(rows[1:], reasons.iloc[1:], strict=True):
         with pytest.raises(InvalidTransaction) as info:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import orjson
@@ -45,6 +46,18 @@ MUTATIONS: list[tuple[str, Any]] = [
     ("trans_date_trans_time", "2019-01-01T00:00:18+02:00"),
     ("is_fraud", 2),
     ("city_pop", -3),
+    # beyond what a later stage can hold (issue 15): each is refused at decode, by name
+    ("unix_time", 10_000_000_000_000_000_000),
+    ("unix_time", 5_000_000_000),
+    ("city_pop", 2**31),
+    ("amt", 1e300),
+    ("merchant", "a\x00b"),
+    ("street", "x" * 201),
+    ("trans_num", "t" * 101),
+    ("state", "N\x00"),
+    ("trans_date_trans_time", "0001-01-01 00:00:00"),
+    ("trans_date_trans_time", "2100-01-01 00:00:00"),
+    ("dob", "1899-12-31"),
 ]
 
 
@@ -76,6 +89,8 @@ def test_every_bad_item_is_listed_with_its_index() -> None:
 def test_not_json_and_not_an_array_are_told_apart() -> None:
     with pytest.raises(NotJson):
         decoder.decode(b'[{"amt": ')
+    with pytest.raises(NotJson):  # msgspec raises UnicodeDecodeError for bad UTF-8
+        decoder.decode(b'["\xff"]')
     with pytest.raises(InvalidBatch, match="JSON array"):
         decoder.decode(b'{"amt": 1}')
 
@@ -90,3 +105,18 @@ def test_python_validators_cannot_hide_from_the_fast_path() -> None:
 
     with pytest.raises(TypeError, match="cannot be mirrored"):
         struct_for(Sneaky)
+
+
+_scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text()
+_mutated = st.builds(
+    lambda field, value: [{**GOOD, field: value}], st.sampled_from(list(GOOD)), _scalars
+)
+
+
+@given(st.binary(max_size=300) | _mutated.map(lambda items: json.dumps(items).encode()))
+def test_any_bytes_decode_or_are_refused_by_name(body: bytes) -> None:
+    """Whatever arrives, the decoder answers with items or one of its two refusals."""
+    try:
+        decoder.decode(body)
+    except (NotJson, InvalidBatch):
+        pass

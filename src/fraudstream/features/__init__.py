@@ -4,7 +4,7 @@ Who calls what:
 
 - the trainer: :func:`batch_features` over a whole frame;
 - the stream processor: :func:`advance` per event on the card's :class:`CardState` (kept in its
-  Faust table), sending the returned :class:`CardHistory` along with the transaction;
+  row in PostgreSQL), sending the returned :class:`CardHistory` along with the transaction;
 - the model service: :func:`transaction_features` over a batch of transactions and their
   histories (``None`` where unknown).
 

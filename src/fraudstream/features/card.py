@@ -1,6 +1,6 @@
 """Per-card history: what a card did before the current transaction, computed two ways.
 
-The stream keeps one small :class:`CardState` per card (in a changelog-backed Faust table) and
+The stream keeps one small :class:`CardState` per card (in PostgreSQL, beside the verdicts) and
 calls :func:`advance` once per event, in the card's order; the trainer computes the same
 :class:`HistoryArrays` for a whole frame at once with :func:`batch_history`. Both see only the
 card's earlier transactions (never a label), and both give the same integers: amounts are summed
@@ -31,12 +31,14 @@ from fraudstream.features.inputs import (
     category_code,
     merchant_id,
 )
-from fraudstream.schema import Transaction
+from fraudstream.schema import INT64_MAX, Transaction
 
 _N_WINDOWS: Final = len(WINDOWS)
 _LONGEST: Final = max(seconds for _, seconds in WINDOWS)
 
-PerWindow = Annotated[tuple[int, ...], Field(min_length=_N_WINDOWS, max_length=_N_WINDOWS)]
+Count = Annotated[int, Field(ge=0, le=INT64_MAX)]
+"""A count, a number of cents or of seconds: what numpy's int64 columns can hold."""
+PerWindow = Annotated[tuple[Count, ...], Field(min_length=_N_WINDOWS, max_length=_N_WINDOWS)]
 
 
 def to_cents(amount: float) -> int:
@@ -54,13 +56,13 @@ class CardHistory(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    n_prev: Annotated[int, Field(ge=0)]
-    secs_since_prev: Annotated[int, Field(ge=0)] | None
+    n_prev: Count
+    secs_since_prev: Count | None
     counts: PerWindow
     """Earlier transactions within each of ``WINDOWS`` (1 h, 24 h, 7 d)."""
     cents: PerWindow
     """Their amounts, in cents, per window."""
-    total_cents: Annotated[int, Field(ge=0)]
+    total_cents: Count
     """All earlier amounts of the card, in cents (the running mean's numerator)."""
     new_merchant: bool
     new_category: bool
@@ -99,7 +101,7 @@ class CardState(msgspec.Struct):
     """merchant_id -> unix_time of the last payment there, oldest first."""
 
     def to_bytes(self) -> bytes:
-        """msgpack, for a raw-bytes Faust table."""
+        """msgpack, as the ``card_state`` table stores it."""
         return msgspec.msgpack.encode(self)
 
     @classmethod

@@ -51,7 +51,7 @@ def decode(topic: str, partition: int, offset: int, key: Any, value: Any, ts: fl
         txn = typing.cast(Transaction, _decode(raw))
     except msgspec.ValidationError:
         txn, problem = _exact(raw)
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:  # msgspec: bad UTF-8 is the latter
         problem = f"not JSON: {exc}"
     return Incoming(topic, partition, offset, key_bytes, raw, produced_at, txn, problem)
 
@@ -61,7 +61,7 @@ def _exact(raw: bytes) -> tuple[Transaction | None, str | None]:
     bad field of a message it refuses."""
     try:
         record = msgspec.json.decode(raw)
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
         return None, f"not JSON: {exc}"
     if not isinstance(record, dict):
         return None, "not a JSON object"
