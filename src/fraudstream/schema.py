@@ -228,6 +228,33 @@ class Transaction(BaseModel):
 _CATEGORY_SET: Final = frozenset(CATEGORIES)
 
 
+EXAMPLE_RECORD: Final[Mapping[str, Any]] = {
+    "trans_date_trans_time": "2019-01-01 00:00:18",
+    "cc_num": 2703186189652095,
+    "merchant": "fraud_Rippin, Kub and Mann",
+    "category": "misc_net",
+    "amt": 4.97,
+    "first": "Jennifer",
+    "last": "Banks",
+    "gender": "F",
+    "street": "561 Perry Cove",
+    "city": "Moravian Falls",
+    "state": "NC",
+    "zip": 28654,
+    "lat": 36.0788,
+    "long": -81.1781,
+    "city_pop": 3495,
+    "job": "Psychologist, counselling",
+    "dob": "1988-03-09",
+    "trans_num": "0b242abb623afc578575680df30655b9",
+    "unix_time": 1325376018,
+    "merch_lat": 36.011293,
+    "merch_long": -82.048315,
+}
+"""The first row of fraudTrain.csv, as the feed sends it: a transaction every stage accepts, for
+the checks that ask "does a known-good transaction still go through?"."""
+
+
 def describe_error(err: ErrorDetails) -> FieldProblem:
     """One pydantic error as fraudstream states it: the field, and the problem in plain words."""
     loc = [str(p) for p in err["loc"]]
@@ -308,6 +335,24 @@ class Reason(BaseModel):
     contribution: float
 
 
+Score = Annotated[float, Field(ge=0, le=1)]
+
+
+class Prediction(BaseModel):
+    """The model service's answer for one transaction, in the order of the request: the HTTP
+    contract of ``POST /predict``, which the stream decodes with the struct derived from it."""
+
+    model_config = ConfigDict(frozen=True, protected_namespaces=())
+
+    trans_num: str
+    is_fraud: Literal[0, 1]
+    score: Score
+    threshold: float
+    model_name: str
+    model_version: str
+    reasons: list[Reason]
+
+
 class Verdict(BaseModel):
     """The answer for one transaction; also the value of a message on the ``verdicts`` topic.
 
@@ -323,7 +368,7 @@ class Verdict(BaseModel):
     trans_num: str
     cc_num: int
     is_fraud: Literal[0, 1]
-    score: Annotated[float, Field(ge=0, le=1)]
+    score: Score
     threshold: float
     model_name: str
     model_version: str

@@ -11,20 +11,20 @@ from fastapi.responses import ORJSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from fraudstream.config import Settings
-from fraudstream.features import transaction_features
 from fraudstream.model_service import metrics
-from fraudstream.model_service.live import LiveModels, Served, verdict_rows
+from fraudstream.model_service.live import LiveModels, Served
 from fraudstream.model_service.problems import BatchTooLarge, EmptyBatch, NotReady
 from fraudstream.model_service.schemas import (
     ErrorBody,
     Health,
     LoadedModelInfo,
     ModelsInfo,
-    Prediction,
     PredictItem,
 )
+from fraudstream.model_service.scoring import score_batch
 from fraudstream.model_service.security import check_api_key, read_body
 from fraudstream.model_service.shadow import ShadowScorer
+from fraudstream.schema import Prediction
 from fraudstream.wire import BatchDecoder
 
 _decoder = BatchDecoder(PredictItem)
@@ -75,7 +75,10 @@ _ERRORS = {
     400: {"model": ErrorBody, "description": "the body is not JSON"},
     401: {"model": ErrorBody, "description": "missing or wrong API key"},
     413: {"model": ErrorBody, "description": "too many transactions, or too many bytes"},
-    422: {"model": ErrorBody, "description": "invalid transactions, each named; none scored"},
+    422: {
+        "model": ErrorBody,
+        "description": "invalid or unscorable transactions, each named; none scored",
+    },
     503: {"model": ErrorBody, "description": "no model loaded yet"},
 }
 
@@ -99,12 +102,11 @@ async def _score(
     served = live.champion  # read once: a swap during this request does not affect it
     if served is None:
         raise NotReady("no champion model is loaded yet")
-    features = transaction_features(items, [item.history for item in items])
-    trans_nums = [item.trans_num for item in items]
     top = 0 if reasons == "none" else 3
-    rows = verdict_rows(served.model, trans_nums, features, top, all_rows=reasons == "all")
+    scored = score_batch(served.model, items, top=top, all_rows=reasons == "all")
+    rows = scored.rows
     if shadow is not None:
-        shadow.submit(trans_nums, features)
+        shadow.submit([item.trans_num for item in items], scored.features)
     metrics.BATCH_SIZE.observe(len(items))
     metrics.SCORED.inc(len(items))
     metrics.FLAGGED.inc(sum(int(r["is_fraud"]) for r in rows))  # type: ignore[call-overload]
@@ -129,7 +131,8 @@ async def predict(
 
     Send the Sparkov columns of each transaction (``is_fraud`` is ignored) and, when you have
     it, the card's ``history``; a transaction without history is scored as the card's first.
-    A batch with any invalid transaction is refused whole (422), every problem listed.
+    A batch with any invalid transaction is refused whole (422), every problem listed; so is a
+    batch holding a transaction that cannot be scored (named, field ``transaction``).
     """
     _, rows = await _score(request, settings, live, shadow, reasons)
     return Response(orjson.dumps(rows), media_type="application/json")

@@ -19,7 +19,7 @@ from fastapi.openapi.utils import get_openapi
 
 from fraudstream.config import Settings
 from fraudstream.errors import StorageError
-from fraudstream.model_service import api, problems
+from fraudstream.model_service import api, metrics, problems
 from fraudstream.model_service.live import LiveModels, ModelSource
 from fraudstream.model_service.schemas import PredictItem
 from fraudstream.model_service.shadow import ShadowScorer, ShadowStore
@@ -87,6 +87,7 @@ def create_app(
             allow_methods=["GET", "POST"],
             allow_headers=["Content-Type", "X-API-Key"],
         )
+    app.add_middleware(metrics.CountRequests)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -8,6 +8,7 @@ started with, and no request ever sees half a swap or waits for one.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -109,6 +110,8 @@ def verdict_rows(
     reads) get them; ``all_rows`` explains every row.
     """
     scores = model.score(features)
+    if not np.isfinite(scores).all():
+        raise ValueError(f"{int((~np.isfinite(scores)).sum())} score(s) are not finite numbers")
     threshold = model.threshold
     flagged = scores >= threshold
     reasons: list[list[Reason]] = [[] for _ in trans_nums]
@@ -116,6 +119,8 @@ def verdict_rows(
     if top_reasons and explain.any():
         idx = np.flatnonzero(explain)
         for i, row in zip(idx, model.reasons(features[idx], top_reasons), strict=True):
+            if not all(math.isfinite(r.contribution) for r in row):
+                raise ValueError("a reason's contribution is not a finite number")
             reasons[i] = row
     name, version = model.name, model.version
     return [

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import Counter, Gauge, Histogram, Info
 
 REQUESTS = Counter(
@@ -42,3 +44,24 @@ def record_champion(name: str, version: str) -> None:
     MODEL.info({"name": name, "version": version})
     if version.isdigit():
         CHAMPION_VERSION.set(int(version))
+
+
+class CountRequests:
+    """ASGI middleware: every answer counted in :data:`REQUESTS` by route template (bounded
+    cardinality: ``/predict``, never a raw path) and status, errors included."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def counted(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                route = getattr(scope.get("route"), "path", "unmatched")
+                REQUESTS.labels(route, str(message["status"])).inc()
+            await send(message)
+
+        await self.app(scope, receive, counted)

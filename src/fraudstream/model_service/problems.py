@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException
 
 from fraudstream.model_service import metrics
 from fraudstream.model_service.schemas import ErrorBody, ItemError
+from fraudstream.model_service.scoring import ModelBroken
 from fraudstream.model_service.security import BodyTooLarge, Unauthorized
 from fraudstream.wire import InvalidBatch, NotJson
 
@@ -91,6 +92,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, exc: HTTPException) -> ORJSONResponse:
         return ORJSONResponse(ErrorBody(detail=str(exc.detail)).model_dump(), exc.status_code)
+
+    @app.exception_handler(ModelBroken)
+    async def broken(request: Request, exc: ModelBroken) -> ORJSONResponse:
+        log.error("%s %s: %s", request.method, request.url.path, exc)
+        return _answer(500, "model_broken", ErrorBody(detail="the model cannot score; see the log"))
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> ORJSONResponse:

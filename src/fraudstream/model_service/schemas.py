@@ -1,4 +1,5 @@
-"""The HTTP contract of the model service: request items, answers, model info, errors."""
+"""The HTTP contract of the model service: request items, model info, errors (the answer item,
+:class:`fraudstream.schema.Prediction`, is shared with the stream that reads it)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from fraudstream.features import CardHistory
-from fraudstream.schema import Reason, Transaction
+from fraudstream.schema import Transaction
 
 
 class PredictItem(Transaction):
@@ -20,20 +21,6 @@ class PredictItem(Transaction):
     """
 
     history: CardHistory | None = None
-
-
-class Prediction(BaseModel):
-    """The verdict for one transaction, in the order of the request."""
-
-    model_config = ConfigDict(protected_namespaces=())
-
-    trans_num: str
-    is_fraud: Literal[0, 1]
-    score: float
-    threshold: float
-    model_name: str
-    model_version: str
-    reasons: list[Reason]
 
 
 class ItemError(BaseModel):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
@@ -64,12 +65,17 @@ class ShadowScorer:
             rows = [
                 ShadowScore(t, model.name, model.version, float(s), now)
                 for t, s in zip(trans_nums, scores, strict=True)
+                if math.isfinite(s)
             ]
             await self.store(rows)
             metrics.SHADOW_SCORED.inc(len(rows))
+            metrics.SHADOW_DROPPED.inc(len(trans_nums) - len(rows))
         except FraudstreamError as exc:
             metrics.SHADOW_DROPPED.inc(len(trans_nums))
             log.warning("shadow scores of %d transactions lost: %s", len(trans_nums), exc)
+        except Exception:  # the challenger failing on some batch must not end shadow scoring
+            metrics.SHADOW_DROPPED.inc(len(trans_nums))
+            log.exception("the challenger could not score %d transactions", len(trans_nums))
 
     async def drain(self) -> None:
         """Wait until queued shadow work is done (callers bound it with ``asyncio.timeout``)."""
