@@ -154,6 +154,19 @@ class Settings(BaseSettings):
     stream_retry_base_seconds: float = Field(default=0.2, gt=0)
     stream_retry_max_seconds: float = Field(default=5.0, gt=0)
     stream_request_timeout_seconds: float = Field(default=10.0, gt=0)
+    stream_max_attempts: int = Field(
+        default=3,
+        ge=1,
+        description="Times a message may fail alone (its content breaking a stage while a "
+        "known-good transaction goes through) before it goes to the dead-letter topic. An "
+        "outage never counts: it is retried for ever.",
+    )
+    stream_transaction_timeout_seconds: float = Field(
+        default=10.0,
+        ge=1,
+        description="Kafka transaction timeout: how long a worker that died in the middle of a "
+        "commit can hold back read_committed consumers of the verdicts topic.",
+    )
     stream_web_port: int = Field(default=6066, ge=0, le=65535)
     stream_metrics_port: int = Field(
         default=9108,

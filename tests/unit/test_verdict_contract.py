@@ -12,7 +12,10 @@ import pytest
 
 from fraudstream.schema import Reason, Verdict
 from fraudstream.stream_processor.publish import verdict_json
-from fraudstream.stream_processor.scorer import ReasonWire, VerdictWire
+from fraudstream.stream_processor.scorer import VerdictWire
+from fraudstream.wire import struct_for
+
+ReasonWire = struct_for(Reason)
 
 pytestmark = pytest.mark.unit
 

@@ -22,6 +22,7 @@ from typing import Final, Literal
 
 from rich.console import Console
 
+from fraudstream import dead_letters
 from fraudstream.config import Settings
 from fraudstream.errors import BrokerError
 from fraudstream.kafka.admin import wait_for_topics
@@ -32,7 +33,6 @@ from fraudstream.producer.labels import LabelSchedule
 from fraudstream.producer.pacing import ReplayPacer
 from fraudstream.producer.progress import Progress
 from fraudstream.simulator.pacing import Pacer
-from fraudstream.stream_processor.publish import FAILED_AT_HEADER, REASON_HEADER, SOURCE_HEADER
 
 log = logging.getLogger(__name__)
 
@@ -218,12 +218,9 @@ class ProduceRun:
                 log.warning("further invalid records are counted, not listed")
         if self._dead is None:
             return
-        headers = [
-            (REASON_HEADER, item.reason.encode()),
-            (SOURCE_HEADER, item.where.encode()),
-            (FAILED_AT_HEADER, datetime.now(UTC).isoformat().encode()),
-        ]
-        self._dead.produce(self.settings.topic_dlq, item.raw, item.key, headers=headers)
+        key, value, truncated = dead_letters.fit(item.key.encode() if item.key else None, item.raw)
+        found = dead_letters.headers(item.reason, item.where, datetime.now(UTC), truncated)
+        self._dead.produce(self.settings.topic_dlq, value, key, headers=found)
 
     def _sync(self) -> None:
         """Copy the broker's answers so far into the counts; stop reading at the first loss."""

@@ -35,7 +35,8 @@ VERDICT_COLUMNS: Final = (
     "produced_at",
     "scored_at",
 )
-SCORED_COLUMNS: Final = (*FEED_COLUMNS, *VERDICT_COLUMNS)
+SOURCE_COLUMNS: Final = ("kafka_partition", "kafka_offset")
+SCORED_COLUMNS: Final = (*FEED_COLUMNS, *VERDICT_COLUMNS, *SOURCE_COLUMNS)
 """The columns the repository writes to ``scored_transactions``, in record order."""
 
 _feed_values = attrgetter(*FEED_COLUMNS)
@@ -64,6 +65,8 @@ class ScoredTransaction:
     """When the transaction reached Kafka (the message timestamp)."""
     scored_at: datetime
     """When the model service answered."""
+    source: tuple[int, int] | None = None
+    """The Kafka message it was scored from: (partition, offset) of the ``transactions`` topic."""
 
     def __post_init__(self) -> None:
         if self.transaction.trans_num != self.verdict.trans_num:
@@ -87,6 +90,7 @@ class ScoredTransaction:
             _reasons_json(verdict.reasons),
             self.produced_at,
             self.scored_at,
+            *(self.source or (None, None)),
         )
 
 
@@ -136,8 +140,20 @@ class _Row(BaseModel):
     model_config = ConfigDict(frozen=True, protected_namespaces=())
 
 
+StreamState = Literal["starting", "flowing", "retrying", "isolating"]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredVerdict:
+    """A verdict already stored, and the Kafka message it was scored from (None for rows stored
+    before positions were kept)."""
+
+    verdict: Verdict
+    source: tuple[int, int] | None
+
+
 class StreamMetrics(_Row):
-    """What one stream worker saw over one reporting interval."""
+    """What one stream worker saw over one reporting interval, and what it is doing now."""
 
     ts: AwareDatetime
     worker: str = Field(min_length=1)
@@ -149,6 +165,12 @@ class StreamMetrics(_Row):
     latency_p50_ms: float | None = None
     latency_p95_ms: float | None = None
     latency_p99_ms: float | None = None
+    state: StreamState | None = None
+    state_since: AwareDatetime | None = None
+    state_reason: str | None = Field(default=None, description="Why it retries or isolates.")
+    isolating: int | None = Field(default=None, ge=0, description="Messages under suspicion.")
+    last_failure: str | None = None
+    last_failure_at: AwareDatetime | None = None
 
 
 class DeadLetter(_Row):

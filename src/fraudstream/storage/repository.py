@@ -45,6 +45,7 @@ from fraudstream.storage.models import (
     LabelledTransaction,
     ScoredTransaction,
     ShadowScore,
+    StoredVerdict,
     StreamMetrics,
 )
 
@@ -76,9 +77,12 @@ ON CONFLICT (trans_num, model_version) DO NOTHING
 """
 _INSERT_METRICS: Final = """
 INSERT INTO stream_metrics (ts, worker, batch_size, throughput, lag, retries, dlq_count,
-                            latency_p50_ms, latency_p95_ms, latency_p99_ms)
+                            latency_p50_ms, latency_p95_ms, latency_p99_ms, state, state_since,
+                            state_reason, isolating, last_failure, last_failure_at)
 SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::int[], $4::float8[], $5::bigint[],
-                     $6::int[], $7::int[], $8::float8[], $9::float8[], $10::float8[])
+                     $6::int[], $7::int[], $8::float8[], $9::float8[], $10::float8[],
+                     $11::text[], $12::timestamptz[], $13::text[], $14::int[], $15::text[],
+                     $16::timestamptz[])
 ON CONFLICT (worker, ts) DO NOTHING
 """
 _INSERT_DEAD: Final = """
@@ -109,7 +113,7 @@ RETURNING id
 _LABELLED_WINDOW: Final = queries.labelled_window("$1", "$2")
 _STORED_VERDICTS: Final = """
 SELECT trans_num, cc_num, is_fraud_pred, score, threshold, model_name, model_version, reasons,
-       scored_at
+       scored_at, kafka_partition, kafka_offset
 FROM scored_transactions WHERE trans_num = ANY($1::text[])
 """
 _CARD_STATES: Final = (
@@ -245,6 +249,12 @@ class Writer:
             [m.latency_p50_ms for m in samples],
             [m.latency_p95_ms for m in samples],
             [m.latency_p99_ms for m in samples],
+            [m.state for m in samples],
+            [m.state_since for m in samples],
+            [m.state_reason for m in samples],
+            [m.isolating for m in samples],
+            [m.last_failure for m in samples],
+            [m.last_failure_at for m in samples],
         )
         return _affected(status)
 
@@ -426,25 +436,55 @@ class Repository:
             await writer.store_card_states(encoded)
             return await writer.store_verdicts(rows)
 
+    @contextlib.asynccontextmanager
+    async def rehearsal(self) -> AsyncIterator[Writer]:
+        """A transaction that is always rolled back: does a well-formed write still go through?
+        (The stream asks before it blames a message for a write that failed.)"""
+        async with (
+            self._guard("rehearsing a write"),
+            self._pool.acquire(timeout=self._timeout) as conn,
+        ):
+            transaction = conn.transaction()
+            await transaction.start()
+            try:
+                yield Writer(conn)
+            finally:
+                await transaction.rollback()
+
+    async def rehearse_scored(
+        self, rows: Sequence[ScoredTransaction], states: Sequence[tuple[int, CardState, int]]
+    ) -> None:
+        """Write as :meth:`store_scored` does, then roll back."""
+        encoded = [(card, state.to_bytes(), version) for card, state, version in states]
+        async with self.rehearsal() as writer:
+            await writer.store_card_states(encoded)
+            await writer.store_verdicts(rows)
+
     # -- reads ---------------------------------------------------------------------------------
 
-    async def stored_verdicts(self, trans_nums: Sequence[str]) -> dict[str, Verdict]:
-        """The verdicts already stored for these transactions (a replay publishes them again)."""
+    async def stored_verdicts(self, trans_nums: Sequence[str]) -> dict[str, StoredVerdict]:
+        """The verdicts already stored for these transactions, with the message each was scored
+        from (a message delivered again publishes its verdict again; another one does not)."""
         if not trans_nums:
             return {}
         async with self._guard("looking up stored verdicts"):
             rows = await self._pool.fetch(_STORED_VERDICTS, list(trans_nums))
         return {
-            row["trans_num"]: Verdict(
-                trans_num=row["trans_num"],
-                cc_num=row["cc_num"],
-                is_fraud=row["is_fraud_pred"],
-                score=row["score"],
-                threshold=row["threshold"],
-                model_name=row["model_name"],
-                model_version=row["model_version"],
-                reasons=orjson.loads(row["reasons"]),
-                scored_at=row["scored_at"],
+            row["trans_num"]: StoredVerdict(
+                Verdict(
+                    trans_num=row["trans_num"],
+                    cc_num=row["cc_num"],
+                    is_fraud=row["is_fraud_pred"],
+                    score=row["score"],
+                    threshold=row["threshold"],
+                    model_name=row["model_name"],
+                    model_version=row["model_version"],
+                    reasons=orjson.loads(row["reasons"]),
+                    scored_at=row["scored_at"],
+                ),
+                None
+                if row["kafka_partition"] is None
+                else (row["kafka_partition"], row["kafka_offset"]),
             )
             for row in rows
         }

@@ -1,10 +1,11 @@
 """The Faust app of the stream processor: two agents and the scorer task, wired once.
 
 The ``transactions`` agent does as little per event as Faust allows: raw bytes in, one fast
-decode, into the pending set (which waits when full: that is the back-pressure). Its events are
-taken with ``noack_take`` and acknowledged by the scorer after their verdicts are stored, never
-by Faust. ``stream_wait_empty=False`` lets a worker stop or give up partitions at once while
-events are pending; their offsets were not committed, so their next owner replays them.
+decode, into the pending set (which waits when full: that is the back-pressure). Faust does not
+acknowledge or commit that topic (``acks=False``): the scorer commits its offsets itself, in the
+Kafka transaction that publishes the verdicts, once they are stored. ``stream_wait_empty=False``
+lets a worker stop or give up partitions at once while events are pending; their offsets were not
+committed, so their next owner replays them. The labels agent keeps Faust's acknowledgements.
 """
 
 from __future__ import annotations
@@ -16,21 +17,21 @@ import os
 import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, Final, TypeVar
 
 import faust
 from mode import Service
 
 from fraudstream.config import Settings
 from fraudstream.errors import FraudstreamError
-from fraudstream.kafka.producer import Producer
-from fraudstream.schema import LabelEvent
-from fraudstream.storage.models import Label
+from fraudstream.kafka.transactions import TransactionalProducer
 from fraudstream.storage.repository import Repository
 from fraudstream.stream_processor import metrics
 from fraudstream.stream_processor.backoff import Backoff
 from fraudstream.stream_processor.client import ModelClient
+from fraudstream.stream_processor.health import Health
 from fraudstream.stream_processor.incoming import Incoming, decode
+from fraudstream.stream_processor.labels import LabelsSink
 from fraudstream.stream_processor.pending import Entry, Pending
 from fraudstream.stream_processor.publish import Publisher
 from fraudstream.stream_processor.reporter import Reporter
@@ -44,13 +45,14 @@ def worker_name() -> str:
 
 
 class Pipeline(Service):
-    """The resources of one worker (pool, producer, HTTP client) and its scorer task."""
+    """The resources of one worker (pool, transactional producer, HTTP client), its scorer task
+    and its labels sink."""
 
     def __init__(
         self,
         settings: Settings,
         pending: Pending[Incoming],
-        lag: Callable[[], Awaitable[int]],
+        lag: Callable[[], Awaitable[dict[int, int]]],
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -58,50 +60,74 @@ class Pipeline(Service):
         self.pending = pending
         self.lag = lag
         self.scorer: Scorer | None = None
-        self.repo: Repository | None = None
-        self.publisher: Publisher | None = None
+        self.labels: LabelsSink | None = None
+        self.ready = asyncio.Event()
         self._stack = contextlib.AsyncExitStack()
 
     async def on_start(self) -> None:
         settings = self.settings
-        self.repo = await self._connect()
-        producer = self._stack.enter_context(Producer(settings))
+        repo = await _retrying("PostgreSQL", self._connect)
+        name = worker_name()
+        producer = TransactionalProducer(
+            settings,
+            transactional_id=f"{settings.stream_app_id}-{name}",
+            group_id=settings.stream_app_id,
+            timeout_seconds=settings.stream_transaction_timeout_seconds,
+        )
+        self._stack.callback(producer.close)
+        await _retrying("Kafka transactions", lambda: asyncio.to_thread(producer.start))
         client = ModelClient(settings)
         self._stack.push_async_callback(client.aclose)
-        self.publisher = Publisher(settings, producer)
-        reporter = Reporter(settings, worker_name(), self.repo, self.pending, self.lag)
+        publisher = Publisher(producer, self.pending, asyncio.to_thread)
+        health = Health()
+        reporter = Reporter(settings, name, repo, self.pending, self.lag, health)
         self.scorer = Scorer(
             settings,
             self.pending,
             client,
-            self.repo,
-            self.publisher,
-            _ack,
+            repo,
+            publisher,
+            health=health,
             observe_latency=reporter.observe_latency,
         )
+        self.labels = LabelsSink(settings, repo, publisher)
         self.add_future(self.scorer.run())
         self.add_future(reporter.run())
+        self.ready.set()
 
     async def _connect(self) -> Repository:
-        """Wait for PostgreSQL rather than crash: a worker started with the stack may come up
-        before the database does."""
-        backoff = Backoff(self.settings.stream_retry_base_seconds, 5.0)
-        while True:
-            try:
-                return await self._stack.enter_async_context(
-                    Repository.connect(self.settings, application="fraudstream-stream")
-                )
-            except FraudstreamError as exc:
-                delay = backoff.next_delay()
-                log.warning("PostgreSQL not reachable (%s); retrying in %.1f s", exc, delay)
-                await asyncio.sleep(delay)
+        return await self._stack.enter_async_context(
+            Repository.connect(self.settings, application="fraudstream-stream")
+        )
 
     async def on_stop(self) -> None:
+        """Let the attempt in flight finish (its transaction commits or aborts whole), then
+        close: an open Kafka transaction is aborted, so no consumer waits for it."""
+        if self.scorer is not None:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(_STOP_PATIENCE):
+                    await self.scorer.stop()
         await self._stack.aclose()
 
 
-def _ack(event: Any) -> None:
-    event.ack()
+_STOP_PATIENCE: Final = 5.0
+"""Seconds a stop waits for the attempt in flight (its PostgreSQL writes are idempotent and its
+Kafka transaction is aborted if it has to be cut short)."""
+
+T = TypeVar("T")
+
+
+async def _retrying(what: str, start: Callable[[], Awaitable[T]]) -> T:
+    """Wait for a server rather than crash: a worker started with the stack may come up before
+    the database or the broker does."""
+    backoff = Backoff(0.2, 5.0)
+    while True:
+        try:
+            return await start()
+        except FraudstreamError as exc:
+            delay = backoff.next_delay()
+            log.warning("%s not reachable (%s); retrying in %.1f s", what, exc, delay)
+            await asyncio.sleep(delay)
 
 
 def build_app(settings: Settings) -> faust.App:
@@ -127,22 +153,29 @@ def build_app(settings: Settings) -> faust.App:
     )
     pending: Pending[Incoming] = Pending(settings.stream_max_pending)
 
-    async def lag() -> int:
-        """Messages of our partitions of ``transactions`` not yet fetched by this worker."""
+    async def lag() -> dict[int, int]:
+        """Per partition of ``transactions`` this worker owns: messages not yet done (behind the
+        end of the partition, or fetched and still pending)."""
         consumer = app.consumer
-        behind = 0
+        waiting: dict[int, int] = {}
+        for entry in pending.snapshot():
+            waiting[entry.position[1]] = waiting.get(entry.position[1], 0) + 1
+        behind: dict[int, int] = {}
         for tp in consumer.assignment():
             if tp.topic != settings.topic_transactions:
                 continue
             position = await consumer.position(tp)
             end = consumer.highwater(tp)
-            if position is not None and end is not None:
-                behind += max(0, end - position)
-        return behind + len(pending)
+            fetched = max(0, end - position) if position is not None and end else 0
+            behind[tp.partition] = fetched + waiting.get(tp.partition, 0)
+        return behind
 
     pipeline = Pipeline(settings, pending, lag)
     app.add_dependency(pipeline)
-    transactions = app.topic(settings.topic_transactions, value_type=bytes, key_type=bytes)
+    # acks=False: Faust never commits this topic; the scorer does, in its Kafka transactions
+    transactions = app.topic(
+        settings.topic_transactions, value_type=bytes, key_type=bytes, acks=False
+    )
     labels = app.topic(settings.topic_labels, value_type=bytes, key_type=bytes)
 
     @app.agent(transactions)
@@ -182,43 +215,12 @@ def build_app(settings: Settings) -> faust.App:
     @app.agent(labels)
     async def store_labels(stream: Any) -> AsyncIterator[None]:
         """Delayed chargebacks into PostgreSQL, for the champion/challenger job."""
-        backoff = Backoff(settings.stream_retry_base_seconds, settings.stream_retry_max_seconds)
         async for events in stream.noack_take(1000, within=1.0):
-            rows: list[Label] = []
-            letters: list[tuple[Incoming, str]] = []
-            for event in events:
-                message = event.message
-                parsed = LabelEvent.parse_message(message.value)
-                if isinstance(parsed, LabelEvent):
-                    rows.append(Label(parsed.trans_num, parsed.is_fraud, parsed.labelled_at))
-                else:
-                    incoming = decode(
-                        message.topic,
-                        message.partition,
-                        message.offset,
-                        message.key,
-                        message.value,
-                        message.timestamp,
-                    )
-                    letters.append((incoming, f"not a label: {parsed}"))
-            while True:
-                repo, publisher = pipeline.repo, pipeline.publisher
-                try:
-                    if repo is None or publisher is None:
-                        raise FraudstreamError("the worker is still starting")
-                    await repo.store_labels(rows)
-                    if letters:
-                        await asyncio.to_thread(publisher.dead_letters, letters)
-                    break
-                except FraudstreamError as exc:
-                    delay = backoff.next_delay()
-                    log.warning("labels not stored (%s); retrying in %.1f s", exc, delay)
-                    await asyncio.sleep(delay)
-            backoff.reset()
+            await pipeline.ready.wait()  # the worker is still starting
+            assert pipeline.labels is not None
+            await pipeline.labels.handle(events)
             for event in events:
                 event.ack()
-            metrics.LABELS.inc(len(rows))
-            metrics.DEAD_LETTERS.inc(len(letters))
             yield None
 
     @app.on_partitions_revoked.connect

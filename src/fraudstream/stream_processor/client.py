@@ -1,33 +1,35 @@
 """The stream's HTTP client of the model service: one place with explicit timeouts and limits.
 
-It sorts every answer into what the scorer does next: verdicts (200), items the service named
-as invalid (422: dead-letter those, score the rest), or a failure worth retrying (anything
-else: 5xx, 401 until the key is fixed, timeouts, refused connections). It never raises for an
-answer; it raises only for programming errors.
+It sorts every answer into what the scorer does next:
+
+- verdicts: a 200 whose body is one well-formed :class:`~fraudstream.schema.Prediction` per
+  transaction, for exactly the transactions asked, in order;
+- items the service named (a 422 naming them): dead-letter those, score the rest;
+- an outage: no answer at all (refused connection), 503 (no model yet), 401/403 (the key is
+  wrong): retry for ever, the batch growing;
+- anything else, a suspect: a 5xx from a service that answers, a timeout, a 200 whose body does not
+  match the request, a 4xx naming nothing. One message's content may be behind it, or the service
+  may be failing for everybody; the scorer tells the two apart with a one-item probe.
+
+It never raises for an answer; it raises only for programming errors.
 """
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Final
 
 import httpx
 import msgspec
 
 from fraudstream.config import Settings
 from fraudstream.model_service.security import API_KEY_HEADER
+from fraudstream.schema import Prediction
+from fraudstream.wire import struct_for
 
-
-class ServiceVerdict(msgspec.Struct):
-    """One item of the model service's answer (``model_service.schemas.Prediction``)."""
-
-    trans_num: str
-    is_fraud: int
-    score: float
-    threshold: float
-    model_name: str
-    model_version: str
-    reasons: list[dict[str, object]]
+PredictionWire = struct_for(Prediction)
 
 
 class _ItemError(msgspec.Struct):
@@ -41,20 +43,23 @@ class _ErrorBody(msgspec.Struct):
     errors: list[_ItemError] = []
 
 
-_verdicts = msgspec.json.Decoder(list[ServiceVerdict])
+_predictions = msgspec.json.Decoder(list[PredictionWire])  # type: ignore[valid-type]
 _errors = msgspec.json.Decoder(_ErrorBody)
+_OUTAGE_STATUS: Final = frozenset({401, 403, 503})
 
 
 @dataclass(frozen=True)
 class Answer:
     """What one request achieved."""
 
-    verdicts: list[ServiceVerdict] | None = None
-    """One per item, in order, when the service answered 200."""
+    verdicts: list[Prediction] | None = None
+    """One per item, in order, when the service answered 200 for exactly these items."""
     invalid: dict[int, str] = field(default_factory=dict)
     """Index -> reason, for items the service refused (422 naming them)."""
     failure: str | None = None
-    """Why the request must be retried (status, timeout, connection)."""
+    """Why no verdict came back (status, timeout, connection, a body that does not match)."""
+    outage: bool = False
+    """The failure says the service is away for everybody (not a suspect)."""
 
 
 class ModelClient:
@@ -72,42 +77,57 @@ class ModelClient:
             transport=transport,
         )
 
-    async def predict(self, body: bytes, n_items: int) -> Answer:
+    async def predict(self, body: bytes, trans_nums: Sequence[str]) -> Answer:
+        """Score the request ``body`` (the transactions ``trans_nums``, in order)."""
         try:
             response = await self._client.post("/predict", content=body)
         except httpx.TimeoutException:
-            return Answer(failure="timeout")
+            return Answer(failure="the model service did not answer in time")
         except httpx.TransportError as exc:
-            return Answer(failure=f"unreachable ({type(exc).__name__})")
-        if response.status_code == 200:
-            try:
-                verdicts = _verdicts.decode(response.content)
-            except msgspec.DecodeError as exc:
-                return Answer(failure=f"unreadable answer: {exc}")
-            if len(verdicts) != n_items:
-                return Answer(failure=f"{len(verdicts)} verdicts for {n_items} transactions")
-            return Answer(verdicts=verdicts)
-        if response.status_code == 422:
-            invalid = _named_items(response.content, n_items)
+            return Answer(
+                failure=f"the model service is unreachable ({type(exc).__name__})", outage=True
+            )
+        status = response.status_code
+        if status == 200:
+            return _verdicts(response.content, trans_nums)
+        if status == 422:
+            invalid = _named_items(response.content, len(trans_nums))
             if invalid:
                 return Answer(invalid=invalid)
-        return Answer(failure=f"HTTP {response.status_code}")
+        return Answer(
+            failure=f"the model service answered HTTP {status}", outage=status in _OUTAGE_STATUS
+        )
 
     async def aclose(self) -> None:
         await self._client.aclose()
 
 
+def _verdicts(content: bytes, trans_nums: Sequence[str]) -> Answer:
+    try:
+        verdicts = typing.cast(list[Prediction], _predictions.decode(content))
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        return Answer(failure=f"the model service's answer is unreadable: {exc}")
+    if len(verdicts) != len(trans_nums):
+        return Answer(
+            failure=f"the model service answered {len(verdicts)} verdicts "
+            f"for {len(trans_nums)} transactions"
+        )
+    for i, (verdict, asked) in enumerate(zip(verdicts, trans_nums, strict=True)):
+        if verdict.trans_num != asked:
+            return Answer(
+                failure=f"the model service's verdict {i} is for {verdict.trans_num!r}, "
+                f"not {asked!r}"
+            )
+    return Answer(verdicts=verdicts)
+
+
 def _named_items(content: bytes, n_items: int) -> dict[int, str]:
     try:
         body = _errors.decode(content)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeDecodeError):
         return {}
     invalid: dict[int, list[str]] = {}
     for err in body.errors:
         if err.index is not None and 0 <= err.index < n_items:
             invalid.setdefault(err.index, []).append(f"{err.field}: {err.problem}")
     return {i: "; ".join(reasons) for i, reasons in invalid.items()}
-
-
-def encode_batch(items: Sequence[msgspec.Struct]) -> bytes:
-    return msgspec.json.encode(items)

@@ -8,10 +8,40 @@ SCORED = Counter("fraudstream_stream_scored_total", "Transactions scored, stored
 FLAGGED = Counter("fraudstream_stream_flagged_total", "Verdicts is_fraud=1")
 REPLAYED = Counter(
     "fraudstream_stream_replayed_total",
-    "Transactions delivered again whose verdict was already stored (published again)",
+    "Messages delivered again whose verdict was already stored (published again)",
 )
-DEAD_LETTERS = Counter("fraudstream_stream_dead_letters_total", "Messages sent to the DLQ")
+REPEATS = Counter(
+    "fraudstream_stream_repeats_total",
+    "Messages whose trans_num another message already brought (acknowledged, no second verdict)",
+)
+DEAD_LETTERS = Counter(
+    "fraudstream_stream_dead_letters_total",
+    "Messages sent to the dead-letter topic, by why: malformed (refused at decode), refused "
+    "(named by the model service), poison (failed alone in a stage), label (not a label)",
+    ["kind"],
+)
+ATTEMPTS = Counter(
+    "fraudstream_stream_attempts_total",
+    "Attempts of the scorer, by outcome: done, outage (retried), error (a bug: retried)",
+    ["outcome"],
+)
 RETRIES = Counter("fraudstream_stream_retries_total", "Attempts that failed and were retried")
+ISOLATIONS = Counter(
+    "fraudstream_stream_isolations_total",
+    "Batches split in two to find the messages behind a failure, by stage",
+    ["stage"],
+)
+PROBES = Counter(
+    "fraudstream_stream_probes_total",
+    "Known-good transactions sent through the stages to tell a poison message from an outage",
+    ["result"],
+)
+SUSPECTS = Gauge(
+    "fraudstream_stream_isolating", "Messages held back after failing alone, awaiting a retry"
+)
+STATE = Gauge(
+    "fraudstream_stream_state", "1 for what the worker is doing now, 0 for the others", ["state"]
+)
 PENDING = Gauge("fraudstream_stream_pending", "Transactions pulled from Kafka, not yet done")
 LAG = Gauge("fraudstream_stream_lag", "Messages behind the end of the topic", ["partition"])
 BATCH = Histogram(
@@ -35,3 +65,13 @@ STAGE_SECONDS = Counter(
     "Wall time spent in each step of scoring (where the time goes)",
     ["stage"],
 )
+
+
+def total(counter: Counter) -> float:
+    """A counter's value summed over its labels (what the reporter turns into rates)."""
+    return sum(
+        sample.value
+        for metric in counter.collect()
+        for sample in metric.samples
+        if sample.name.endswith("_total")
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -74,6 +74,27 @@ class Pending(Generic[T]):
                 self._entries.pop(position, None)
             self._changed.notify_all()
 
+    def next_offsets(self, finished: Iterable[Position]) -> dict[tuple[str, int], int]:
+        """For each partition of ``finished``: the offset to commit once those entries are done.
+
+        That is the first offset still pending below them (a message held back for another
+        attempt keeps its partition's commit where it is), else the one after the last finished.
+        Kafka delivers a partition in order, so everything below the last finished entry is
+        either finished or pending here.
+        """
+        done: dict[tuple[str, int], int] = {}
+        gone = set()
+        for topic, partition, offset in finished:
+            key = (topic, partition)
+            done[key] = max(done.get(key, -1), offset)
+            gone.add((topic, partition, offset))
+        commit = {key: last + 1 for key, last in done.items()}
+        for position in self._entries:
+            key = (position[0], position[1])
+            if key in commit and position not in gone and position[2] < commit[key]:
+                commit[key] = position[2]
+        return commit
+
     async def drop_partitions(self, partitions: set[tuple[str, int]]) -> int:
         """Forget the entries of revoked partitions, unacknowledged: their next owner replays
         them from the last committed offset."""
@@ -83,15 +104,3 @@ class Pending(Generic[T]):
                 del self._entries[position]
             self._changed.notify_all()
             return len(gone)
-
-
-def unique_by(entries: Sequence[Entry[T]], key: Any) -> tuple[list[Entry[T]], list[Entry[T]]]:
-    """Split entries into the first of each key and the repeats (a message sent twice)."""
-    seen: set[Hashable] = set()
-    first: list[Entry[T]] = []
-    repeats: list[Entry[T]] = []
-    for entry in entries:
-        k = key(entry)
-        (repeats if k in seen else first).append(entry)
-        seen.add(k)
-    return first, repeats

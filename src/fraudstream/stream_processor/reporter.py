@@ -20,16 +20,13 @@ from fraudstream.errors import FraudstreamError
 from fraudstream.storage.models import StreamMetrics
 from fraudstream.storage.repository import Repository
 from fraudstream.stream_processor import metrics
+from fraudstream.stream_processor.health import Health
 from fraudstream.stream_processor.incoming import Incoming
 from fraudstream.stream_processor.pending import Pending
 
 log = logging.getLogger(__name__)
 
 INTERVAL_SECONDS = 5.0
-
-
-def _total(counter: object) -> float:
-    return float(counter._value.get())  # type: ignore[attr-defined]  # prometheus' own counter
 
 
 class Reporter:
@@ -39,26 +36,28 @@ class Reporter:
         worker: str,
         repo: Repository,
         pending: Pending[Incoming],
-        lag: Callable[[], Awaitable[int]] | None = None,
+        lag: Callable[[], Awaitable[dict[int, int]]] | None = None,
+        health: Health | None = None,
     ) -> None:
         self.settings = settings
         self.worker = worker
         self.repo = repo
         self.pending = pending
         self.lag = lag
+        self.health = health or Health()
         self.latencies: list[float] = []
 
     async def run(self) -> None:
         last = time.monotonic()
-        scored, retries, dlq = (
-            _total(c) for c in (metrics.SCORED, metrics.RETRIES, metrics.DEAD_LETTERS)
-        )
+        counters = (metrics.SCORED, metrics.RETRIES, metrics.DEAD_LETTERS)
+        scored, retries, dlq = (metrics.total(c) for c in counters)
         while True:
             await asyncio.sleep(INTERVAL_SECONDS)
             now = time.monotonic()
-            s, r, d = (_total(c) for c in (metrics.SCORED, metrics.RETRIES, metrics.DEAD_LETTERS))
+            s, r, d = (metrics.total(c) for c in counters)
             lag = await self._lag()
             p50, p95, p99 = self._percentiles()
+            health = self.health
             sample = StreamMetrics(
                 ts=datetime.now(UTC),
                 worker=self.worker,
@@ -70,6 +69,12 @@ class Reporter:
                 latency_p50_ms=p50,
                 latency_p95_ms=p95,
                 latency_p99_ms=p99,
+                state=health.state,
+                state_since=health.since,
+                state_reason=health.reason,
+                isolating=health.isolating,
+                last_failure=health.last_failure,
+                last_failure_at=health.last_failure_at,
             )
             self.pending.high_water = len(self.pending)
             scored, retries, dlq, last = s, r, d, now
@@ -79,14 +84,19 @@ class Reporter:
                 log.warning("stream metrics not stored: %s", exc)
 
     async def _lag(self) -> int:
-        """The consumer's lag; 0 while it cannot be known (a rebalance, the first fetch)."""
+        """The worker's lag, summed (and per partition in ``fraudstream_stream_lag``); 0 while
+        it cannot be known (a rebalance, the first fetch)."""
         if self.lag is None:
             return 0
         try:
-            return await self.lag()
+            per_partition = await self.lag()
         except Exception:  # the report must never stop the worker
             log.debug("lag not available", exc_info=True)
             return 0
+        metrics.LAG.clear()  # partitions this worker no longer owns leave the gauge
+        for partition, behind in per_partition.items():
+            metrics.LAG.labels(str(partition)).set(behind)
+        return sum(per_partition.values())
 
     def observe_latency(self, seconds: float) -> None:
         self.latencies.append(seconds)

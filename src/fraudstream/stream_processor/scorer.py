@@ -1,19 +1,32 @@
-"""The scorer: everything pending, to verdicts stored, published and acknowledged.
+"""The scorer: everything pending, to verdicts stored, published and committed.
 
-It runs as its own task, on its own clock: after a failure it sleeps its backoff and tries
-again whether or not new messages arrived, and each new attempt takes everything pending, so
-the batch grows while the model service (or the database, or the broker) is away. One attempt:
+It runs as its own task, on its own clock: after a failure it sleeps its backoff and tries again
+whether or not new messages arrived, and each new attempt takes everything pending, so the batch
+grows while the model service (or the database, or the broker) is away. One attempt:
 
-1. malformed messages go to the dead-letter topic, then are acknowledged;
-2. transactions whose verdict is already stored (a replay after a crash or a rebalance) have
-   that verdict published again and are acknowledged, without being scored or counted twice
-   in their card's history;
+1. malformed messages become dead letters;
+2. transactions whose verdict is already stored have it published again when they are the very
+   message it was scored from (delivered again after a crash or a rebalance), and are finished
+   without a second verdict when another message brought the same trans_num first;
 3. the others get their card's history (from the worker's cache of card states, loaded from
-   PostgreSQL on first sight) and go to the model service, in chunks it accepts;
+   PostgreSQL on first sight) and go to the model service, in chunks it accepts; items the
+   service names go to the dead-letter topic, the rest is sent again;
 4. their verdicts and the cards' new states are stored in ONE PostgreSQL transaction, guarded by
    a version per card, so a replay never double-counts a card and two workers never overwrite
-   each other's state; then the verdicts are published; then, only then, the messages are
-   acknowledged (offsets commit for stored verdicts only).
+   each other's state;
+5. last, ONE Kafka transaction publishes every verdict and dead letter of the attempt and
+   commits the offsets of the messages finished: a ``read_committed`` consumer sees each verdict
+   once, and an offset moves only past stored and published work.
+
+Outage or poison. A failure is an *outage* when it says so (the service unreachable, not ready or
+refusing our key; PostgreSQL or Kafka unavailable): the attempt ends, nothing is blamed, the
+batch waits and grows. Any other failure (a 5xx from a service that answers, a timeout, a 200
+that does not match the request, rows PostgreSQL refuses, an exception in our own code) may lie
+in one message's content. The scorer then sends a known-good transaction through the same stages
+(a *probe*); if that fails too it is an outage after all. Otherwise the batch is split in halves,
+each half tried on its own, down to the messages that fail alone; such a message is held back and
+tried alone again in the next attempts, and after ``stream_max_attempts`` failures it goes to the
+dead-letter topic with the stage and the error. Nothing a message contains can stop the others.
 """
 
 from __future__ import annotations
@@ -26,35 +39,49 @@ import typing
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Final, Protocol
 
 import msgspec
 from pydantic import BaseModel
 
 from fraudstream.config import Settings
-from fraudstream.errors import BrokerError, FraudstreamError, StateConflict, StorageError
+from fraudstream.errors import (
+    BrokerError,
+    DatabaseUnavailable,
+    FraudstreamError,
+    RowsRefused,
+    StateConflict,
+    StorageError,
+)
 from fraudstream.features import CardHistory, CardState, advance
-from fraudstream.schema import Reason, Transaction, Verdict
-from fraudstream.storage.models import DeadLetter, ScoredTransaction
+from fraudstream.kafka.transactions import Outgoing
+from fraudstream.schema import CARD_MIN, EXAMPLE_RECORD, Prediction, Transaction, Verdict
+from fraudstream.storage.models import DeadLetter, ScoredTransaction, StoredVerdict
 from fraudstream.stream_processor import metrics
 from fraudstream.stream_processor.backoff import Backoff
-from fraudstream.stream_processor.client import Answer, ModelClient, ServiceVerdict
+from fraudstream.stream_processor.client import ModelClient
+from fraudstream.stream_processor.health import Health
 from fraudstream.stream_processor.incoming import Incoming
 from fraudstream.stream_processor.pending import Entry, Pending, Position
-from fraudstream.stream_processor.publish import Publisher
+from fraudstream.stream_processor.publish import Output, Publisher, dead_letter, verdict_json
 from fraudstream.wire import struct_for
 
 log = logging.getLogger(__name__)
 
-T = typing.TypeVar("T")
 Versioned = tuple[CardState, int]
 """A card's state and the version stored with it (0: no row yet)."""
+
+CANARY: Final = Transaction.model_validate(
+    {**EXAMPLE_RECORD, "trans_num": "fraudstream-probe", "cc_num": CARD_MIN}
+)
+"""The probe: a real Sparkov transaction, on a card number no issuer gives out, whose writes
+are always rolled back."""
 
 
 class Store(Protocol):
     """What the scorer needs of PostgreSQL (``fraudstream.storage.repository.Repository``)."""
 
-    async def stored_verdicts(self, trans_nums: Sequence[str]) -> dict[str, Verdict]: ...
+    async def stored_verdicts(self, trans_nums: Sequence[str]) -> dict[str, StoredVerdict]: ...
 
     async def card_states(self, cards: Sequence[int]) -> dict[int, Versioned]: ...
 
@@ -65,24 +92,56 @@ class Store(Protocol):
         :class:`StateConflict` when a card's stored version is not ``new version - 1``."""
         ...
 
+    async def rehearse_scored(
+        self, rows: Sequence[ScoredTransaction], states: Sequence[tuple[int, CardState, int]]
+    ) -> None:
+        """The same writes, rolled back."""
+        ...
+
     async def record_dead_letters(self, letters: Sequence[DeadLetter]) -> int: ...
 
 
-def dead_letter(message: Incoming, reason: str) -> DeadLetter:
-    """The PostgreSQL mirror of a dead-letter message, for the dashboard."""
-    return DeadLetter(
-        failed_at=datetime.now(UTC),
-        topic=message.topic,
-        partition=message.partition,
-        offset=message.offset,
-        reason=reason,
-        key=message.key,
-        payload=message.raw,
-    )
-
-
 class Retry(FraudstreamError):
-    """This attempt could not finish; everything not acknowledged stays pending."""
+    """This attempt cannot finish and no message is to blame: everything not finished stays
+    pending for the next attempt."""
+
+    def __init__(self, stage: str, why: str) -> None:
+        self.stage = stage
+        super().__init__(f"{stage}: {why}")
+
+
+class Outage(Retry):
+    """A stage fails for every message (the service away, PostgreSQL or Kafka down)."""
+
+
+class StageFailure(FraudstreamError):
+    """A stage failed on a batch in a way a message's content may cause."""
+
+    def __init__(self, stage: str, why: str) -> None:
+        self.stage = stage
+        super().__init__(f"{stage}: {why}")
+
+
+@contextlib.contextmanager
+def stage(name: str) -> Iterator[None]:
+    """Time a step (``fraudstream_stream_stage_seconds_total``) and sort what it raises."""
+    started = time.perf_counter()
+    try:
+        yield
+    except (Retry, StageFailure):
+        raise
+    except StateConflict as exc:
+        raise Retry(name, str(exc)) from exc
+    except RowsRefused as exc:
+        raise StageFailure(name, str(exc)) from exc
+    except (DatabaseUnavailable, BrokerError, StorageError) as exc:
+        # any other StorageError (a missing table, a permission) needs an operator, not a
+        # dead letter: it fails every message alike
+        raise Outage(name, str(exc)) from exc
+    except Exception as exc:
+        raise StageFailure(name, f"{type(exc).__name__}: {exc}") from exc
+    finally:
+        metrics.STAGE_SECONDS.labels(name).inc(time.perf_counter() - started)
 
 
 @dataclass
@@ -107,6 +166,14 @@ class CardCache:
                 self.states.pop(card, None)
 
 
+@dataclass
+class Suspect:
+    """A message that failed alone; tried alone again until it passes or runs out of attempts."""
+
+    failures: int = 0
+    reason: str = ""
+
+
 def _copy(state: CardState) -> CardState:
     return CardState.from_bytes(state.to_bytes())
 
@@ -128,28 +195,50 @@ def request_body(txns: Sequence[Transaction], histories: Sequence[CardHistory]) 
 
 
 VerdictWire = struct_for(Verdict)
-ReasonWire = struct_for(Reason)
 
 
-def to_verdict(txn: Transaction, answer: ServiceVerdict, scored_at: datetime) -> Verdict:
+def to_verdict(txn: Transaction, answer: Prediction, scored_at: datetime) -> Verdict:
     """The verdict message, as the fast struct with :class:`Verdict`'s fields: the service's
     answer was already checked by its decoder, and pydantic would cost more than the model."""
     verdict = VerdictWire(
         trans_num=answer.trans_num,
         cc_num=txn.cc_num,
-        is_fraud=1 if answer.is_fraud else 0,
+        is_fraud=answer.is_fraud,
         score=answer.score,
         threshold=answer.threshold,
         model_name=answer.model_name,
         model_version=answer.model_version,
-        reasons=[ReasonWire(**r) for r in answer.reasons],
+        reasons=answer.reasons,
         scored_at=scored_at,
     )
     return typing.cast(Verdict, verdict)
 
 
+@dataclass
+class _Work:
+    """What a piece of an attempt produced; merged into the attempt's output only when the
+    whole piece succeeded (a piece that fails is done again, in halves)."""
+
+    output: Output = field(default_factory=Output)
+    scored: list[Entry[Incoming]] = field(default_factory=list)
+    flagged: int = 0
+    dead: dict[str, int] = field(default_factory=dict)
+    replayed: int = 0
+    repeats: int = 0
+
+    def merge(self, other: _Work) -> None:
+        self.output.messages += other.output.messages
+        self.output.finished += other.output.finished
+        self.scored += other.scored
+        self.flagged += other.flagged
+        for kind, n in other.dead.items():
+            self.dead[kind] = self.dead.get(kind, 0) + n
+        self.replayed += other.replayed
+        self.repeats += other.repeats
+
+
 class Scorer:
-    """Drains :class:`Pending` into stored, published, acknowledged verdicts."""
+    """Drains :class:`Pending` into stored, published, committed verdicts."""
 
     def __init__(
         self,
@@ -158,23 +247,25 @@ class Scorer:
         client: ModelClient,
         store: Store,
         publisher: Publisher,
-        ack: Callable[[Any], None],
         *,
+        health: Health | None = None,
         observe_latency: Callable[[float], None] = lambda _seconds: None,
-        run_in_thread: Callable[..., Any] = asyncio.to_thread,
     ) -> None:
         self.settings = settings
         self.pending = pending
         self.client = client
         self.store = store
         self.publisher = publisher
-        self.ack = ack
+        self.health = health or Health()
         self.cards = CardCache()
+        self.suspects: dict[Position, Suspect] = {}
         self.backoff = Backoff(
             settings.stream_retry_base_seconds, settings.stream_retry_max_seconds
         )
-        self._thread = run_in_thread
+        self.lock = asyncio.Lock()
+        """Held for the whole of an attempt: a rebalance or a stop waits for it."""
         self._observe = observe_latency
+        self._evidence = 0
         self.chunk = min(settings.service_max_batch, settings.stream_batch_size * 2)
 
     async def run(self) -> None:
@@ -183,62 +274,194 @@ class Scorer:
             await self.pending.wait_batch(
                 self.settings.stream_batch_size, self.settings.stream_batch_seconds
             )
-            batch = self.pending.snapshot()
-            metrics.PENDING.set(len(batch))
-            metrics.BATCH.observe(len(batch))
-            try:
-                await self.attempt(batch)
-            except (Retry, StorageError, BrokerError) as exc:
-                delay = self.backoff.next_delay()
-                metrics.RETRIES.inc()
-                log.warning(
-                    "%d pending transaction(s) not done (%s); next attempt in %.2f s",
-                    len(self.pending),
-                    exc,
-                    delay,
-                )
-                await asyncio.sleep(delay)
-            else:
+            async with self.lock:
+                batch = self.pending.snapshot()
+                metrics.PENDING.set(len(batch))
+                metrics.BATCH.observe(len(batch))
+                failure = await self._attempt_safely(batch)
+            if failure is None:
                 self.backoff.reset()
+                continue
+            delay = self.backoff.next_delay()
+            metrics.RETRIES.inc()
+            self.health.retrying(failure)
+            log.warning(
+                "%d pending transaction(s) not done (%s); next attempt in %.2f s",
+                len(self.pending),
+                failure,
+                delay,
+            )
+            await asyncio.sleep(delay)
+
+    async def _attempt_safely(self, batch: Sequence[Entry[Incoming]]) -> str | None:
+        """One attempt; why it must be retried, or None. Never raises for what it met."""
+        try:
+            await self.attempt(batch)
+        except Retry as exc:
+            metrics.ATTEMPTS.labels("outage").inc()
+            return str(exc)
+        except Exception as exc:  # a bug of ours that no message explains: log it, retry
+            metrics.ATTEMPTS.labels("error").inc()
+            log.exception("the attempt failed unexpectedly")
+            return f"unexpected {type(exc).__name__}: {exc}"
+        metrics.ATTEMPTS.labels("done").inc()
+        held = [s.reason for s in self.suspects.values()]
+        self.health.suspecting(len(held), held[0] if held else "")
+        metrics.SUSPECTS.set(len(held))
+        return None
 
     async def attempt(self, batch: Sequence[Entry[Incoming]]) -> None:
-        bad = [e for e in batch if e.item.txn is None]
-        if bad:
-            await self._dead_letter([(e, e.item.problem or "malformed") for e in bad])
-        good = [e for e in batch if e.item.txn is not None]
-        for start in range(0, len(good), self.chunk):
-            await self._chunk(good[start : start + self.chunk])
+        """Everything in ``batch`` that can be finished now, stored and committed."""
+        work = _Work()
+        self._evidence = 0
+        try:
+            malformed = [e for e in batch if e.item.txn is None]
+            if malformed:
+                pairs = [(e, e.item.problem or "malformed") for e in malformed]
+                await self._dead_letter(work, pairs, "malformed")
+            good = [e for e in batch if e.item.txn is not None]
+            fresh = [e for e in good if e.position not in self.suspects]
+            for start in range(0, len(fresh), self.chunk):
+                await self._isolating(fresh[start : start + self.chunk], work)
+            for entry in (e for e in good if e.position in self.suspects):
+                await self._isolating([entry], work)
+        finally:
+            if work.output:
+                with stage("publish"):
+                    await self.publisher.commit(work.output)
+                self._count(work)
 
-    async def _chunk(self, entries: list[Entry[Incoming]]) -> None:
-        # The same transaction twice in one batch (a producer's retry): score the first,
-        # acknowledge both.
+    def _count(self, work: _Work) -> None:
+        """Metrics of what was committed (never of what a failed commit will redo)."""
+        metrics.SCORED.inc(len(work.scored))
+        metrics.FLAGGED.inc(work.flagged)
+        metrics.REPLAYED.inc(work.replayed)
+        metrics.REPEATS.inc(work.repeats)
+        for kind, n in work.dead.items():
+            metrics.DEAD_LETTERS.labels(kind).inc(n)
+        now = time.time()
+        for entry in work.scored:
+            latency = max(0.0, now - entry.item.produced_at.timestamp())
+            metrics.E2E_SECONDS.observe(latency)
+            self._observe(latency)
+
+    # -- isolation ------------------------------------------------------------------------------
+
+    async def _isolating(self, entries: list[Entry[Incoming]], work: _Work) -> None:
+        """Process ``entries``; when content may be at fault, in halves, down to single
+        messages, which become suspects."""
+        piece = _Work()
+        try:
+            await self._process(entries, piece)
+        except StageFailure as exc:
+            failure = exc
+        else:
+            work.merge(piece)
+            self._evidence += 1
+            return
+        self.health.failed(str(failure))
+        await self._confirm(failure)
+        if len(entries) == 1:
+            await self._suspect(entries[0], failure, work)
+            return
+        metrics.ISOLATIONS.labels(failure.stage).inc()
+        log.info("%s: isolating the message(s) behind it among %d", failure, len(entries))
+        middle = len(entries) // 2
+        await self._isolating(entries[:middle], work)
+        await self._isolating(entries[middle:], work)
+
+    async def _confirm(self, failure: StageFailure) -> None:
+        """Go on isolating only if the stages work for a known-good transaction: some piece of
+        this attempt succeeded since the last failure, or a probe goes through now."""
+        if self._evidence > 0:
+            self._evidence = 0
+            return
+        why = await self.probe()
+        if why is not None:
+            raise Outage(failure.stage, f"{failure}; a known-good transaction fails too ({why})")
+
+    async def probe(self) -> str | None:
+        """Send :data:`CANARY` through the features, the service and a rolled-back write; why it
+        failed, or None."""
+        try:
+            with stage("probe"):
+                history = advance(CardState(), CANARY)
+                body = request_body([CANARY], [history])
+                answer = await self.client.predict(body, [CANARY.trans_num])
+                if answer.verdicts is None:
+                    raise StageFailure("service", answer.failure or "no verdict")
+                now = datetime.now(UTC)
+                row = ScoredTransaction(
+                    CANARY, to_verdict(CANARY, answer.verdicts[0], now), now, now
+                )
+                state = CardState()
+                advance(state, CANARY)
+                with contextlib.suppress(StateConflict):  # the write path worked
+                    await self.store.rehearse_scored([row], [(CANARY.cc_num, state, 1)])
+        except (Retry, StageFailure) as exc:
+            metrics.PROBES.labels("failed").inc()
+            return str(exc)
+        metrics.PROBES.labels("passed").inc()
+        return None
+
+    async def _suspect(self, entry: Entry[Incoming], failure: StageFailure, work: _Work) -> None:
+        suspect = self.suspects.setdefault(entry.position, Suspect())
+        suspect.failures += 1
+        suspect.reason = str(failure)
+        where = f"{entry.item.topic}[{entry.item.partition}]@{entry.item.offset}"
+        if suspect.failures < self.settings.stream_max_attempts:
+            log.warning(
+                "%s failed alone (%d of %d): %s",
+                where,
+                suspect.failures,
+                self.settings.stream_max_attempts,
+                failure,
+            )
+            return
+        del self.suspects[entry.position]
+        reason = f"{failure} (failed alone {suspect.failures} times)"
+        await self._dead_letter(work, [(entry, reason)], "poison")
+
+    # -- one piece ------------------------------------------------------------------------------
+
+    async def _process(self, entries: list[Entry[Incoming]], work: _Work) -> None:
+        # The same transaction twice in one piece (a producer's retry): score the first,
+        # finish both.
         by_trans: dict[str, list[Entry[Incoming]]] = {}
         for entry in entries:
             by_trans.setdefault(_txn(entry).trans_num, []).append(entry)
         firsts = [group[0] for group in by_trans.values()]
-
-        with _stage("lookup"):
+        with stage("lookup"):
             stored = await self.store.stored_verdicts(list(by_trans))
         if stored:
-            replays = [e for e in firsts if _txn(e).trans_num in stored]
-            await self._thread(
-                self.publisher.verdicts, [stored[_txn(e).trans_num] for e in replays]
-            )
-            await self._finish([x for e in replays for x in by_trans[_txn(e).trans_num]])
-            metrics.REPLAYED.inc(len(replays))
+            with stage("replay"):
+                for entry in firsts:
+                    known = stored.get(_txn(entry).trans_num)
+                    if known is None:
+                        continue
+                    position = (entry.item.partition, entry.item.offset)
+                    if known.source is None or known.source == position:
+                        work.output.messages.append(self._verdict_message(known.verdict))
+                        work.replayed += 1
+                    else:
+                        work.repeats += 1
+                    work.output.finished += by_trans[_txn(entry).trans_num]
             firsts = [e for e in firsts if _txn(e).trans_num not in stored]
         while firsts:
-            firsts = await self._score(firsts, by_trans)
+            firsts = await self._score(firsts, by_trans, work)
 
     async def _score(
-        self, entries: list[Entry[Incoming]], by_trans: dict[str, list[Entry[Incoming]]]
+        self,
+        entries: list[Entry[Incoming]],
+        by_trans: dict[str, list[Entry[Incoming]]],
+        work: _Work,
     ) -> list[Entry[Incoming]]:
-        """Score, store, publish and acknowledge; return what must be tried again at once
-        (the rest, after the service named invalid items)."""
+        """Score and store; return what must be scored again at once (the rest, after the
+        service named invalid items)."""
         txns = [_txn(e) for e in entries]
-        with _stage("card_state"):
+        with stage("card_state"):
             known = await self.cards.get(self.store, [t.cc_num for t in txns])
-        with _stage("features"):
+        with stage("features"):
             overlay: dict[int, Versioned] = {}
             histories: list[CardHistory] = []
             for txn in txns:
@@ -249,98 +472,94 @@ class Scorer:
             body = request_body(txns, histories)
 
         started = time.perf_counter()
-        answer: Answer = await self.client.predict(body, len(txns))
-        elapsed = time.perf_counter() - started
-        metrics.SERVICE_SECONDS.observe(elapsed)
-        metrics.STAGE_SECONDS.labels("service").inc(elapsed)
+        with stage("service"):
+            answer = await self.client.predict(body, [t.trans_num for t in txns])
+        metrics.SERVICE_SECONDS.observe(time.perf_counter() - started)
         if answer.invalid:
-            letters = [
+            pairs = [
                 (entries[i], f"refused by the model service: {why}")
                 for i, why in answer.invalid.items()
             ]
-            await self._dead_letter(letters)
+            await self._dead_letter(work, pairs, "refused")
             return [e for i, e in enumerate(entries) if i not in answer.invalid]
         if answer.verdicts is None:
-            raise Retry(f"model service: {answer.failure}")
+            why = answer.failure or "no verdict"
+            raise Outage("service", why) if answer.outage else StageFailure("service", why)
 
         scored_at = datetime.now(UTC)
-        with _stage("verdicts"):
+        with stage("verdicts"):
             verdicts = [
                 to_verdict(t, v, scored_at) for t, v in zip(txns, answer.verdicts, strict=True)
             ]
             rows = [
-                ScoredTransaction(t, v, e.item.produced_at, scored_at)
+                ScoredTransaction(
+                    t, v, e.item.produced_at, scored_at, (e.item.partition, e.item.offset)
+                )
                 for t, v, e in zip(txns, verdicts, entries, strict=True)
             ]
+            messages = [self._verdict_message(v) for v in verdicts]
         states = [(card, state, version + 1) for card, (state, version) in overlay.items()]
-        # Storing and publishing overlap; the acknowledgement waits for both. A publish that
-        # succeeds beside a failed store is repeated on the retry: at-least-once on the topic.
-        store = asyncio.ensure_future(self._timed("store", self.store.store_scored(rows, states)))
-        publish = asyncio.ensure_future(
-            self._timed("publish", self._thread(self.publisher.verdicts, verdicts))
-        )
-        outcomes: list[object] = await asyncio.gather(store, publish, return_exceptions=True)
-        conflict = next((o for o in outcomes if isinstance(o, StateConflict)), None)
-        if conflict is not None:
-            self.cards.forget(conflict.cards)
-            raise Retry(str(conflict)) from conflict
-        for outcome in outcomes:
-            if isinstance(outcome, BaseException):
-                raise outcome
+        with stage("store"):
+            try:
+                await self.store.store_scored(rows, states)
+            except StateConflict as conflict:  # redo those cards from their stored state
+                self.cards.forget(conflict.cards)
+                raise
         for card, state, version in states:
             self.cards.states[card] = (state, version)
-        with _stage("ack"):
-            await self._finish([x for e in entries for x in by_trans[_txn(e).trans_num]])
-        metrics.SCORED.inc(len(entries))
-        metrics.FLAGGED.inc(sum(v.is_fraud for v in verdicts))
-        now = time.time()
+        work.output.messages += messages
         for entry in entries:
-            latency = max(0.0, now - entry.item.produced_at.timestamp())
-            metrics.E2E_SECONDS.observe(latency)
-            self._observe(latency)
+            work.output.finished += by_trans[_txn(entry).trans_num]
+        work.scored += entries
+        work.flagged += sum(v.is_fraud for v in verdicts)
         return []
 
-    async def _timed(self, stage: str, work: typing.Awaitable[T]) -> T:
-        with _stage(stage):
-            return await work
+    def _verdict_message(self, verdict: Verdict) -> Outgoing:
+        return Outgoing(self.settings.topic_verdicts, verdict_json(verdict), str(verdict.cc_num))
 
-    async def _dead_letter(self, letters: Sequence[tuple[Entry[Incoming], str]]) -> None:
-        await self._thread(self.publisher.dead_letters, [(e.item, why) for e, why in letters])
-        await self.store.record_dead_letters([dead_letter(e.item, why) for e, why in letters])
-        await self._finish([e for e, _ in letters])
-        metrics.DEAD_LETTERS.inc(len(letters))
-        for entry, why in letters:
+    async def _dead_letter(
+        self, work: _Work, letters: Sequence[tuple[Entry[Incoming], str]], kind: str
+    ) -> None:
+        """Set messages aside: the PostgreSQL mirror now, the dead letter with the attempt's
+        Kafka transaction."""
+        built = [dead_letter(e.item, why, self.settings.topic_dlq) for e, why in letters]
+        try:
+            with stage("dead_letters"):
+                await self.store.record_dead_letters([row for row, _ in built])
+        except StageFailure as exc:  # the topic is the record; the mirror is for the dashboard
+            log.error("dead letters not mirrored in PostgreSQL: %s", exc)
+        work.output.messages += [message for _, message in built]
+        work.output.finished += [e for e, _ in letters]
+        work.dead[kind] = work.dead.get(kind, 0) + len(letters)
+        for (entry, _), (row, _) in zip(letters, built, strict=True):
             log.info(
                 "dead letter %s[%d]@%d: %s",
                 entry.item.topic,
                 entry.item.partition,
                 entry.item.offset,
-                why,
+                row.reason,
             )
 
-    async def _finish(self, entries: Sequence[Entry[Incoming]]) -> None:
-        for entry in entries:
-            self.ack(entry.event)
-        positions: list[Position] = [e.position for e in entries]
-        await self.pending.remove(positions)
+    # -- rebalances and stops -------------------------------------------------------------------
 
     async def on_revoked(self, partitions: set[tuple[str, int]]) -> None:
-        """Partitions left this worker: forget their pending events (their next owner replays
-        them) and every cached card state (their cards may be scored elsewhere now)."""
-        dropped = await self.pending.drop_partitions(partitions)
-        self.cards.forget()
+        """Partitions left this worker. The attempt in flight finishes first (its commit
+        included), so the next owner starts where this worker stopped and never races it; then
+        their pending events are forgotten (the next owner replays them) with every cached card
+        state (their cards may be scored elsewhere now)."""
+        async with self.lock:
+            dropped = await self.pending.drop_partitions(partitions)
+            for position in [p for p in self.suspects if (p[0], p[1]) in partitions]:
+                del self.suspects[position]
+            self.cards.forget()
+            self.publisher.forget(partitions)
         if dropped:
             log.info("rebalance: %d pending event(s) left for the partitions' next owner", dropped)
 
-
-@contextlib.contextmanager
-def _stage(name: str) -> Iterator[None]:
-    """Count the wall time of a step (``fraudstream_stream_stage_seconds_total``)."""
-    started = time.perf_counter()
-    try:
-        yield
-    finally:
-        metrics.STAGE_SECONDS.labels(name).inc(time.perf_counter() - started)
+    async def stop(self) -> None:
+        """Wait for the attempt in flight, then hold the lock so that no other starts: the
+        worker's resources may then be closed (callers bound the wait)."""
+        await self.lock.acquire()
 
 
 def _txn(entry: Entry[Incoming]) -> Transaction:

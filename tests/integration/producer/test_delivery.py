@@ -22,12 +22,12 @@ from fixtures.kafka import unique
 from fixtures.topics import read_topic, stored
 from fraudstream.cli import _register, app
 from fraudstream.config import ENV_PREFIX, Settings
+from fraudstream.dead_letters import FAILED_AT_HEADER, REASON_HEADER, SOURCE_HEADER
 from fraudstream.errors import BrokerError
 from fraudstream.kafka.admin import ensure_topics
 from fraudstream.producer.frames import replayed_items
 from fraudstream.producer.run import ProduceRun, RunOptions, Source
 from fraudstream.schema import LabelEvent
-from fraudstream.stream_processor.publish import FAILED_AT_HEADER, REASON_HEADER, SOURCE_HEADER
 
 pytestmark = pytest.mark.integration
 

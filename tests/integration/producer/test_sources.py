@@ -20,6 +20,7 @@ from aiokafka.partitioner import murmur2
 from fixtures.s3 import s3_client, s3_settings
 from fixtures.topics import read_topic
 from fraudstream.config import Settings
+from fraudstream.dead_letters import REASON_HEADER, SOURCE_HEADER
 from fraudstream.kafka.admin import ensure_topics
 from fraudstream.kafka.types import Message
 from fraudstream.producer.feed import FeedPoller
@@ -28,7 +29,6 @@ from fraudstream.producer.labels import LabelSchedule
 from fraudstream.producer.run import ProduceRun, RunOptions, Source, Stop
 from fraudstream.schema import LABEL_COLUMN, TIMESTAMP_FORMAT, LabelEvent
 from fraudstream.simulator import SimParams, Simulator
-from fraudstream.stream_processor.publish import REASON_HEADER, SOURCE_HEADER
 
 pytestmark = pytest.mark.integration
 

@@ -1,0 +1,104 @@
+"""The labels sink: delayed chargebacks into PostgreSQL, for the champion/challenger job.
+
+Labels are few and idempotent (a later label of a transaction replaces an earlier one, a replay
+changes nothing), so they keep Faust's own acknowledgements. What is not a label goes to the
+dead-letter topic and its PostgreSQL mirror, like any other dead letter. Should PostgreSQL refuse
+a batch, its labels are stored one by one and those it refuses alone are dead-lettered, provided
+a known-good label still goes through; an outage is retried for ever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from fraudstream.config import Settings
+from fraudstream.errors import FraudstreamError, RowsRefused
+from fraudstream.schema import EXAMPLE_RECORD, LabelEvent
+from fraudstream.storage.models import Label
+from fraudstream.storage.repository import Repository
+from fraudstream.stream_processor import metrics
+from fraudstream.stream_processor.backoff import Backoff
+from fraudstream.stream_processor.incoming import Incoming, decode
+from fraudstream.stream_processor.publish import Publisher, dead_letter
+
+log = logging.getLogger(__name__)
+
+_PROBE: Final = Label(str(EXAMPLE_RECORD["trans_num"]), 0, datetime(2020, 1, 1, tzinfo=UTC))
+
+
+class LabelsSink:
+    """Stores the labels of a batch of Faust events, dead-letters the rest, acknowledges all."""
+
+    def __init__(self, settings: Settings, repo: Repository, publisher: Publisher) -> None:
+        self.settings = settings
+        self.repo = repo
+        self.publisher = publisher
+        self.backoff = Backoff(
+            settings.stream_retry_base_seconds, settings.stream_retry_max_seconds
+        )
+
+    async def handle(self, events: Sequence[Any]) -> None:
+        """Returns once every event is stored or dead-lettered; retries outages meanwhile."""
+        labels: list[tuple[Incoming, Label]] = []
+        letters: list[tuple[Incoming, str]] = []
+        for event in events:
+            m = event.message
+            incoming = decode(m.topic, m.partition, m.offset, m.key, m.value, m.timestamp)
+            parsed = LabelEvent.parse_message(m.value)
+            if isinstance(parsed, LabelEvent):
+                labels.append(
+                    (incoming, Label(parsed.trans_num, parsed.is_fraud, parsed.labelled_at))
+                )
+            else:
+                letters.append((incoming, f"not a label: {parsed}"))
+        while True:
+            try:
+                refused = await self._store(labels)
+                await self._dead_letter([*letters, *refused])
+                break
+            except FraudstreamError as exc:
+                delay = self.backoff.next_delay()
+                log.warning("labels not stored (%s); retrying in %.1f s", exc, delay)
+                await asyncio.sleep(delay)
+        self.backoff.reset()
+        metrics.LABELS.inc(len(labels) - len(refused))
+        metrics.DEAD_LETTERS.labels("label").inc(len(letters) + len(refused))
+
+    async def _store(self, labels: list[tuple[Incoming, Label]]) -> list[tuple[Incoming, str]]:
+        """Store the labels; those PostgreSQL refuses alone come back with the reason."""
+        try:
+            await self.repo.store_labels([label for _, label in labels])
+            return []
+        except Exception as exc:
+            if not _content(exc):
+                raise
+            log.warning("%d labels refused (%s); storing them one by one", len(labels), exc)
+        refused: list[tuple[Incoming, str]] = []
+        for incoming, label in labels:
+            try:
+                await self.repo.store_labels([label])
+            except Exception as exc:
+                if not _content(exc):
+                    raise
+                refused.append((incoming, f"labels: {type(exc).__name__}: {exc}"))
+        if len(refused) == len(labels):
+            async with self.repo.rehearsal() as writer:  # raises (an outage) if this fails too
+                await writer.store_labels([_PROBE])
+        return refused
+
+    async def _dead_letter(self, letters: list[tuple[Incoming, str]]) -> None:
+        if not letters:
+            return
+        built = [dead_letter(m, why, self.settings.topic_dlq) for m, why in letters]
+        await self.repo.record_dead_letters([row for row, _ in built])
+        await self.publisher.publish([message for _, message in built])
+
+
+def _content(exc: Exception) -> bool:
+    """Whether a failed write may be the labels' fault: PostgreSQL refused the rows, or the
+    driver raised on a value. Any other fraudstream error is an outage."""
+    return isinstance(exc, RowsRefused) or not isinstance(exc, FraudstreamError)
