@@ -33,6 +33,7 @@ def _register() -> None:
     from fraudstream.model_service import cli as service_cli
     from fraudstream.monitoring import cli as monitor_cli
     from fraudstream.producer import cli as producer_cli
+    from fraudstream.reconcile import cli as reconcile_cli
     from fraudstream.simulator import cli as simulator_cli
     from fraudstream.storage import cli as storage_cli
     from fraudstream.stream_processor import cli as stream_cli
@@ -47,6 +48,7 @@ def _register() -> None:
         service_cli,
         stream_cli,
         producer_cli,
+        reconcile_cli,
         challenger_cli,
         monitor_cli,
         dashboard_cli,

@@ -99,6 +99,8 @@ def _wire_type(annotation: Any, metadata: Sequence[Any] = ()) -> Any:
         wire = struct_for(annotation)
     elif origin is tuple:
         wire = tuple[tuple(_wire_type(a) for a in get_args(annotation))]  # type: ignore[misc]
+    elif origin in (list, dict):  # list[Reason] holds structs too, not pydantic models
+        wire = origin[tuple(_wire_type(a) for a in get_args(annotation))]
     else:
         wire = annotation
     meta = _meta(metadata, naive=naive)
@@ -184,7 +186,8 @@ class BatchDecoder(Generic[M]):
             items: list[Any] = self._fast.decode(body)  # type: ignore[attr-defined]
         except msgspec.ValidationError:
             return self._slow(body)
-        except (msgspec.DecodeError, UnicodeDecodeError) as exc:  # msgspec: bad UTF-8 is the latter
+        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
+            # msgspec: invalid UTF-8 is a UnicodeDecodeError, deep nesting a RecursionError
             raise NotJson(f"the body is not valid JSON: {exc}") from None
         # Structs with the model's attributes: what every reader of the batch needs.
         return typing.cast(list[M], items)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Final, TypeVar
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
@@ -319,3 +320,29 @@ def committed_offsets(
     finally:
         reader.close()
     return {(tp.topic, tp.partition): tp.offset for tp in committed if tp.offset >= 0}
+
+
+def partition_offsets(
+    settings: Settings, topic: str, at: datetime | None = None, *, earliest: bool = False
+) -> dict[int, int]:
+    """Per partition of ``topic``: its end (the next offset to be written), its start with
+    ``earliest``, or with ``at`` the first offset whose message is that time or later (the end
+    where there is none)."""
+    bootstrap = settings.kafka_bootstrap_servers
+    timeout = settings.kafka_timeout_seconds
+    admin = _client(settings)
+    metadata = _metadata(admin, bootstrap, timeout)
+    if topic not in metadata.topics:
+        raise ConfigError(f"the topic {topic!r} does not exist at {bootstrap}")
+    partitions = [TopicPartition(topic, p) for p in sorted(metadata.topics[topic].partitions)]
+    if at is not None:
+        spec = OffsetSpec.for_timestamp(int(at.timestamp() * 1000))
+    elif earliest:
+        spec = OffsetSpec.earliest()  # type: ignore[no-untyped-call]
+    else:
+        spec = OffsetSpec.latest()  # type: ignore[no-untyped-call]
+    found = _offsets(admin, partitions, spec, bootstrap, timeout)
+    if at is not None:  # -1: no message that late; the range ends at the partition's end
+        ends = partition_offsets(settings, topic)
+        return {p: ends[p] if o < 0 else o for (_, p), o in found.items()}
+    return {p: o for (_, p), o in found.items()}

@@ -7,11 +7,11 @@ a library default), no auto-commit unless asked, errors turned into
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
 
 from confluent_kafka import Consumer as _ConfluentConsumer
-from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
 from fraudstream.config import Settings
 from fraudstream.errors import BrokerError
@@ -117,3 +117,55 @@ class Consumer:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def read_partitions(
+    settings: Settings, topic: str, ranges: Mapping[int, tuple[int, int]]
+) -> Iterator[Message]:
+    """Every message of ``topic`` in ``ranges`` (partition -> [start, end) offsets), without a
+    group and without committing anything: what an audit reads.
+
+    ``read_committed``: messages of aborted or still open transactions are skipped, as every
+    downstream consumer skips them, so a partition may yield fewer messages than its range.
+    """
+    todo = {p: (start, end) for p, (start, end) in ranges.items() if end > start}
+    if not todo:
+        return
+    config = consumer_config(
+        settings,
+        f"fraudstream-audit-{topic}",
+        overrides={"enable.partition.eof": True, "isolation.level": "read_committed"},
+    )
+    client = _ConfluentConsumer({**config, "logger": librdkafka_log})
+    try:
+        client.assign([TopicPartition(topic, p, start) for p, (start, _) in todo.items()])
+        while todo:
+            try:
+                batch = client.consume(10_000, timeout=settings.kafka_timeout_seconds)
+            except KafkaException as exc:
+                raise broker_error(f"read {topic}", exc, settings.kafka_bootstrap_servers) from exc
+            if not batch:
+                raise BrokerError(
+                    f"reading {topic}: no message within {settings.kafka_timeout_seconds:.0f} s "
+                    f"while partitions {sorted(todo)} were not read to their end"
+                )
+            for message in batch:
+                partition = message.partition()
+                error = message.error()
+                if partition not in todo:
+                    continue
+                if error is not None:
+                    if error.code() == KafkaError._PARTITION_EOF:
+                        del todo[partition]
+                        continue
+                    raise broker_error(f"read {topic}", error, settings.kafka_bootstrap_servers)
+                end = todo[partition][1]
+                offset = message.offset() or 0
+                if offset >= end:
+                    del todo[partition]
+                    continue
+                yield message
+                if offset >= end - 1:
+                    del todo[partition]
+    finally:
+        client.close()

@@ -72,14 +72,17 @@ class TransactionalProducer:
         self.bootstrap = settings.kafka_bootstrap_servers
         self.transactional_id = transactional_id
         self._timeout = settings.kafka_timeout_seconds
-        self._config = producer_config(
-            settings,
-            {
-                **TRANSACTION_DEFAULTS,
-                "transactional.id": transactional_id,
-                "transaction.timeout.ms": max(1000, int(timeout_seconds * 1000)),
-            },
-        )
+        timeout_ms = max(1000, int(timeout_seconds * 1000))
+        config = producer_config(settings)
+        self._config = {
+            **config,
+            **TRANSACTION_DEFAULTS,
+            "transactional.id": transactional_id,
+            "transaction.timeout.ms": timeout_ms,
+            # librdkafka: neither a request nor a message may outlive its transaction
+            "socket.timeout.ms": min(int(config["socket.timeout.ms"]), timeout_ms),
+            "message.timeout.ms": min(int(config["message.timeout.ms"]), timeout_ms),
+        }
         self._errors = ClientErrors(f"transactional producer {transactional_id}", self.bootstrap)
         try:
             self._group = _ConfluentConsumer(

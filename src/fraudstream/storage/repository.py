@@ -116,6 +116,13 @@ SELECT trans_num, cc_num, is_fraud_pred, score, threshold, model_name, model_ver
        scored_at, kafka_partition, kafka_offset
 FROM scored_transactions WHERE trans_num = ANY($1::text[])
 """
+_SCORED_SOURCES: Final = """
+SELECT trans_num, cc_num, kafka_partition, kafka_offset
+FROM scored_transactions WHERE trans_num = ANY($1::text[])
+"""
+_ROWS_PER_CARD: Final = """
+SELECT cc_num, count(*) FROM scored_transactions WHERE cc_num = ANY($1::bigint[]) GROUP BY cc_num
+"""
 _CARD_STATES: Final = (
     "SELECT cc_num, state, version FROM card_state WHERE cc_num = ANY($1::bigint[])"
 )
@@ -496,6 +503,30 @@ class Repository:
         async with self._guard("reading card states"):
             rows = await self._pool.fetch(_CARD_STATES, list(cards))
         return {row[0]: (CardState.from_bytes(row[1]), row[2]) for row in rows}
+
+    async def scored_sources(
+        self, trans_nums: Sequence[str]
+    ) -> dict[str, tuple[int, tuple[int, int] | None]]:
+        """For each stored transaction among these: its card, and the Kafka message (partition,
+        offset) it was scored from (None for rows stored before positions were kept)."""
+        if not trans_nums:
+            return {}
+        async with self._guard("looking up scored transactions"):
+            rows = await self._pool.fetch(_SCORED_SOURCES, list(trans_nums))
+        return {r[0]: (r[1], None if r[2] is None else (r[2], r[3])) for r in rows}
+
+    async def card_counts(self, cards: Sequence[int]) -> dict[int, tuple[int, int]]:
+        """For each card: the transactions its stored state has counted, and its stored
+        verdicts. The two are written in one transaction, so they must be equal; a state that
+        counts more has counted a transaction twice."""
+        if not cards:
+            return {}
+        async with self._guard("counting card histories"):
+            states = await self._pool.fetch(_CARD_STATES, list(cards))
+            rows = await self._pool.fetch(_ROWS_PER_CARD, list(cards))
+        stored = {r[0]: r[1] for r in rows}
+        counted = {r[0]: CardState.from_bytes(r[1]).count for r in states}
+        return {c: (counted.get(c, 0), stored.get(c, 0)) for c in set(counted) | set(stored)}
 
     async def count_scored(self) -> int:
         """How many transactions are stored (an exact count: a scan on a large table)."""

@@ -77,10 +77,14 @@ class ModelClient:
             transport=transport,
         )
 
-    async def predict(self, body: bytes, trans_nums: Sequence[str]) -> Answer:
-        """Score the request ``body`` (the transactions ``trans_nums``, in order)."""
+    async def predict(
+        self, body: bytes, trans_nums: Sequence[str], *, explain_all: bool = False
+    ) -> Answer:
+        """Score the request ``body`` (the transactions ``trans_nums``, in order); with
+        ``explain_all`` every verdict carries its reasons, not only the flagged ones."""
+        params = {"reasons": "all"} if explain_all else None
         try:
-            response = await self._client.post("/predict", content=body)
+            response = await self._client.post("/predict", content=body, params=params)
         except httpx.TimeoutException:
             return Answer(failure="the model service did not answer in time")
         except httpx.TransportError as exc:

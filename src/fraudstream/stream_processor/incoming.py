@@ -10,7 +10,7 @@ from __future__ import annotations
 import typing
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 import msgspec
 
@@ -19,6 +19,9 @@ from fraudstream.schema import Transaction, parse_transaction
 from fraudstream.wire import struct_for
 
 TransactionWire = struct_for(Transaction)
+_NOT_JSON: Final = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
+"""What msgspec raises for bytes that are not JSON it can read: invalid UTF-8 is a
+UnicodeDecodeError, nesting deeper than Python's stack a RecursionError."""
 _decode = msgspec.json.Decoder(TransactionWire).decode
 
 
@@ -51,7 +54,7 @@ def decode(topic: str, partition: int, offset: int, key: Any, value: Any, ts: fl
         txn = typing.cast(Transaction, _decode(raw))
     except msgspec.ValidationError:
         txn, problem = _exact(raw)
-    except (msgspec.DecodeError, UnicodeDecodeError) as exc:  # msgspec: bad UTF-8 is the latter
+    except _NOT_JSON as exc:
         problem = f"not JSON: {exc}"
     return Incoming(topic, partition, offset, key_bytes, raw, produced_at, txn, problem)
 
@@ -61,7 +64,7 @@ def _exact(raw: bytes) -> tuple[Transaction | None, str | None]:
     bad field of a message it refuses."""
     try:
         record = msgspec.json.decode(raw)
-    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+    except _NOT_JSON as exc:
         return None, f"not JSON: {exc}"
     if not isinstance(record, dict):
         return None, "not a JSON object"

@@ -39,6 +39,8 @@ class Pending(Generic[T]):
         self.capacity = capacity
         self._entries: dict[Position, Entry[T]] = {}
         self._changed = asyncio.Condition()
+        self._finished_up_to: dict[tuple[str, int], int] = {}
+        """Per partition, the highest offset finished so far (see :meth:`next_offsets`)."""
         self.high_water = 0
 
     def __len__(self) -> int:
@@ -69,24 +71,27 @@ class Pending(Generic[T]):
         return list(self._entries.values())
 
     async def remove(self, positions: Iterable[Position]) -> None:
+        """Entries finished (their offsets committed): gone, and remembered as finished."""
         async with self._changed:
             for position in positions:
                 self._entries.pop(position, None)
+                key = (position[0], position[1])
+                self._finished_up_to[key] = max(self._finished_up_to.get(key, -1), position[2])
             self._changed.notify_all()
 
     def next_offsets(self, finished: Iterable[Position]) -> dict[tuple[str, int], int]:
         """For each partition of ``finished``: the offset to commit once those entries are done.
 
         That is the first offset still pending below them (a message held back for another
-        attempt keeps its partition's commit where it is), else the one after the last finished.
-        Kafka delivers a partition in order, so everything below the last finished entry is
-        either finished or pending here.
+        attempt keeps its partition's commit where it is), else the one after the highest offset
+        ever finished. Kafka delivers a partition in order, so everything below that is either
+        finished or pending here.
         """
         done: dict[tuple[str, int], int] = {}
         gone = set()
         for topic, partition, offset in finished:
             key = (topic, partition)
-            done[key] = max(done.get(key, -1), offset)
+            done[key] = max(done.get(key, self._finished_up_to.get(key, -1)), offset)
             gone.add((topic, partition, offset))
         commit = {key: last + 1 for key, last in done.items()}
         for position in self._entries:
@@ -102,5 +107,7 @@ class Pending(Generic[T]):
             gone = [p for p, e in self._entries.items() if e.partition in partitions]
             for position in gone:
                 del self._entries[position]
+            for partition in partitions:
+                self._finished_up_to.pop(partition, None)
             self._changed.notify_all()
             return len(gone)

@@ -320,10 +320,11 @@ class Scorer:
                 pairs = [(e, e.item.problem or "malformed") for e in malformed]
                 await self._dead_letter(work, pairs, "malformed")
             good = [e for e in batch if e.item.txn is not None]
+            held = [e for e in good if e.position in self.suspects]  # once per attempt each
             fresh = [e for e in good if e.position not in self.suspects]
             for start in range(0, len(fresh), self.chunk):
                 await self._isolating(fresh[start : start + self.chunk], work)
-            for entry in (e for e in good if e.position in self.suspects):
+            for entry in held:
                 await self._isolating([entry], work)
         finally:
             if work.output:
@@ -387,7 +388,8 @@ class Scorer:
             with stage("probe"):
                 history = advance(CardState(), CANARY)
                 body = request_body([CANARY], [history])
-                answer = await self.client.predict(body, [CANARY.trans_num])
+                # every answer field, reasons included (a flagged verdict carries them)
+                answer = await self.client.predict(body, [CANARY.trans_num], explain_all=True)
                 if answer.verdicts is None:
                     raise StageFailure("service", answer.failure or "no verdict")
                 now = datetime.now(UTC)

@@ -1,12 +1,13 @@
 """Each fault the stream must survive, on real parts: produce a known set, inject the fault,
-then count. Every trans_num must have exactly one row in PostgreSQL and at least one verdict on
-the topic (the topic is at-least-once: duplicates are counted, not forbidden), and the
-dead-letter topic must hold exactly what was malformed."""
+then reconcile as a user would after an incident (``fraudstream reconcile``): every offset of
+the input accounted for and none lost; each verdict exactly once on the topic (a
+``read_committed`` read, what a downstream consumer sees); no card whose state counted a
+transaction twice; the dead-letter topic holding exactly what was malformed. (A row per
+trans_num in PostgreSQL is checked too, but its primary key makes that check unable to fail.)"""
 
 from __future__ import annotations
 
 import time
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,34 +17,35 @@ import pytest
 
 from fixtures.faulty import FaultyProxy
 from fixtures.kafka import DedicatedBroker
-from fixtures.pipeline import Pipeline, Worker, pipeline_settings
+from fixtures.pipeline import Pipeline, Worker, pipeline_settings, wait_for
 from fixtures.postgres import PostgresServer
 from fraudstream.config import Settings
+from fraudstream.reconcile.ledger import Report
 from fraudstream.schema import Verdict
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
-def exactly_once(pipeline: Pipeline, records: list[dict[str, Any]], dead: int = 0) -> int:
-    """Assert the counts; return how many verdicts the topic holds twice or more."""
+def exactly_once(pipeline: Pipeline, records: list[dict[str, Any]], dead: int = 0) -> Report:
+    """Reconcile, and assert that nothing was lost or duplicated."""
     expected = {r["trans_num"] for r in records}
     stored = pipeline.wait_stored(len(expected))
     assert set(stored) == expected
-    assert set(stored.values()) == {1}
+    report = pipeline.reconcile()
+    assert report.lost == 0, report.examples
+    assert report.pending == 0, report
+    assert report.scored == len(expected), report
+    assert report.dead_lettered == dead, report
+    assert report.verdicts == len(expected), report
+    assert report.verdicts_duplicated == 0, report.examples
+    assert report.verdicts_missing == 0, report.examples
+    assert report.dead_letters_duplicated == 0, report
+    assert report.cards == len({r["cc_num"] for r in records}), report
+    assert report.cards_counted_twice == report.cards_undercounted == 0, report.examples
+    assert report.ok
     messages = pipeline.topic_messages(pipeline.settings.topic_verdicts, len(expected))
-    on_topic = Counter(Verdict.model_validate_json(m.value()).trans_num for m in messages)
-    assert set(on_topic) == expected
-    letters = pipeline.topic_messages(pipeline.settings.topic_dlq, dead, timeout=10 if dead else 3)
-    assert len(letters) == dead
-    return sum(n - 1 for n in on_topic.values())
-
-
-def wait_for(check: Callable[[], bool], timeout: float, what: str) -> float:
-    started = time.monotonic()
-    while not check():
-        assert time.monotonic() - started < timeout, f"{what} not seen within {timeout:.0f} s"
-        time.sleep(0.2)
-    return time.monotonic() - started
+    assert {Verdict.model_validate_json(m.value()).trans_num for m in messages} == expected
+    return report
 
 
 def pending(worker: Worker) -> float:
@@ -68,8 +70,7 @@ def test_model_service_down_for_20_s_then_back(pipeline: Pipeline) -> None:
     assert max(seen_pending) == limit  # the batch grew to its bound, and no further
     assert max(rss) - rss_start < 150, f"RSS grew from {rss_start:.0f} to {max(rss):.0f} MB"
     pipeline.service()
-    duplicates = exactly_once(pipeline, records)
-    assert duplicates == 0
+    exactly_once(pipeline, records)
     assert (worker.metric("fraudstream_stream_retries_total") or 0) >= 10
 
 
@@ -117,23 +118,57 @@ def test_postgresql_down_then_back(
         stack.close()
 
 
-def test_worker_killed_mid_batch_then_restarted(pipeline: Pipeline) -> None:
-    # the dead worker holds its partitions until its session expires: 10 s instead of 60 s
-    # lets the restarted one take over sooner (the CI run saves ~50 s)
-    quick = pipeline.settings.model_copy(update={"stream_session_timeout_seconds": 10.0})
-    records = pipeline.transactions(8_000)
-    pipeline.service()
-    first = pipeline.worker(quick)
-    pipeline.produce(records)
-    wait_for(lambda: len(pipeline.stored()) >= 1_500, 120, "1,500 verdicts stored")
-    first.kill()
-    at_kill = len(pipeline.stored())
-    assert at_kill < len(records)  # killed with work in flight
-    pipeline.worker(quick)
-    duplicates = exactly_once(pipeline, records)
-    # a SIGKILL loses acknowledged-but-uncommitted offsets: those are re-delivered, found
-    # stored, and published again (at-least-once on the topic), never stored twice
-    assert duplicates >= 0
+def test_worker_killed_between_store_and_commit_replays_without_duplicates(
+    dedicated_broker: DedicatedBroker,
+    database_url: str,
+    registered: Settings,
+    tmp_path: Path,
+) -> None:
+    """The kill lands where it hurts: verdicts stored in PostgreSQL, their Kafka transaction
+    not committed. Freezing the broker (SIGSTOP) holds the worker there: it stores the batch in
+    hand, then waits on Kafka. The restarted worker must find those verdicts stored, publish
+    them once (the first publication never became visible), and count no card twice."""
+    # the dead worker holds its partitions until its session expires: 10 s, not 60 s
+    settings = pipeline_settings(
+        dedicated_broker.settings(),
+        database_url,
+        registered,
+        stream_session_timeout_seconds=10.0,
+    )
+    stack = Pipeline(settings, tmp_path)
+    try:
+        records = stack.transactions(8_000)
+        stack.service()
+        first = stack.worker()
+        stack.produce(records)
+        wait_for(lambda: len(stack.stored()) >= 1_500, 120, "1,500 verdicts stored")
+        dedicated_broker.freeze()
+        try:
+            settled = _settled(lambda: len(stack.stored()), quiet_seconds=3.0, timeout=30)
+            first.kill()
+        finally:
+            dedicated_broker.thaw()
+        assert settled < len(records)  # killed with work in flight
+        second = stack.worker()
+        exactly_once(stack, records)
+        replayed = second.metric("fraudstream_stream_replayed_total") or 0
+        assert replayed > 0, "the kill did not land between the store and the commit"
+        print(f"killed with {settled} stored; the restarted worker replayed {replayed:.0f}")
+    finally:
+        stack.close()
+
+
+def _settled(value: Callable[[], int], quiet_seconds: float, timeout: float) -> int:
+    """The value once it stopped changing for ``quiet_seconds``."""
+    started = time.monotonic()
+    last, since = value(), time.monotonic()
+    while time.monotonic() - since < quiet_seconds:
+        assert time.monotonic() - started < timeout, "the value never settled"
+        time.sleep(0.5)
+        now = value()
+        if now != last:
+            last, since = now, time.monotonic()
+    return last
 
 
 def test_sigterm_while_service_down_exits_fast_and_loses_nothing(pipeline: Pipeline) -> None:
