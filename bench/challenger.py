@@ -119,6 +119,7 @@ def store(url: str, frame: pd.DataFrame, model: ScoringModel) -> None:
     scored["reasons"] = "[]"
     scored["produced_at"] = now
     scored["scored_at"] = now
+    scored["kafka_partition"] = scored["kafka_offset"] = None  # not from a Kafka message
     _copy_csv(url, "scored_transactions", scored[list(SCORED_COLUMNS)])
     labels = pd.DataFrame(
         {"trans_num": frame["trans_num"], "is_fraud": frame["is_fraud"], "labelled_at": now}

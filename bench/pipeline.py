@@ -4,8 +4,11 @@ All real and all local: a Kafka broker and a PostgreSQL from the project's launc
 registered in an MLflow store, ``fraudstream serve``, and ``fraudstream stream`` workers as
 processes. Measured in one run:
 
-1. **sustained throughput**: ``--messages`` transactions are loaded into the topic first, then
-   the workers start; the rate is rows stored per second between the first and the last row;
+1. **sustained throughput**: the workers joined and warm, ``--messages`` transactions at once;
+   the rate is rows stored per second between the first and the last row. Twice: clean, and
+   with ``--poison`` (0.1 %) of them poison, half refused at decode (``unix_time`` beyond int64)
+   and half refused by PostgreSQL (a check constraint on one merchant), which takes the
+   isolation path (probe, halving, retries alone, dead letter): the ratio is its cost;
 2. **Faust's own ceiling**: the same number of workers running an agent that only iterates over
    the same topic (``noack_take`` + ack, as the stream does), timed the same way;
 3. **a naive consumer**: one confluent-kafka consumer that posts each transaction to the model
@@ -14,8 +17,12 @@ processes. Measured in one run:
    percentiles of (stored_at - produced_at) of those rows, read from PostgreSQL;
 5. **where the time goes**: the stream's per-stage wall-time counters, scraped from the workers.
 
+Every process is checked alive at the end and doing its share (each ceiling worker counted
+messages, each stream worker scored some), or the benchmark fails.
+
 Usage: ``.venv/bin/python bench/pipeline.py [--messages 150000] [--workers 2]
-[--rates 1000,2000,5000] [--seconds 20]``; writes ``bench/results/pipeline.json``.
+[--rates 1000,2000,5000] [--seconds 20] [--poison 0.001]``; writes
+``bench/results/pipeline.json``.
 """
 
 from __future__ import annotations
@@ -77,9 +84,31 @@ def fresh_topics(settings: Settings) -> Settings:
     return topics
 
 
-def messages(n: int, seed: int) -> list[tuple[bytes, bytes]]:
+def messages(n: int, seed: int, poison: float = 0.0) -> list[tuple[bytes, bytes]]:
+    """``n`` simulated transactions; with ``poison`` > 0, that share of them (evenly spread)
+    is poison, alternately refused at decode and by PostgreSQL (:data:`POISON_MERCHANT`)."""
     records = Simulator(SimParams(customers=2000), seed=seed).records(n, with_label=False)
+    every = round(1 / poison) if poison else 0
+    for k, i in enumerate(range(every // 2, n, every) if every else ()):
+        if k % 2:
+            records[i] = {**records[i], "merchant": POISON_MERCHANT}
+        else:
+            records[i] = {**records[i], "unix_time": 10**19}
     return [(str(r["cc_num"]).encode(), orjson.dumps(r)) for r in records]
+
+
+POISON_MERCHANT = "fraud_bench_poison"
+_REFUSE_POISON = f"""
+ALTER TABLE scored_transactions ADD CONSTRAINT bench_poison
+CHECK (merchant <> '{POISON_MERCHANT}') NOT VALID
+"""
+"""A row PostgreSQL refuses although every stage before accepted it: the stream can only find
+it by isolating it (``NOT VALID``: rows already stored are not checked)."""
+
+
+def poison_count(n: int, poison: float) -> int:
+    every = round(1 / poison) if poison else 0
+    return len(range(every // 2, n, every)) if every else 0
 
 
 def produce(
@@ -106,7 +135,13 @@ def produce(
 
 def reset(url: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("TRUNCATE scored_transactions, card_state")
+        conn.execute("TRUNCATE scored_transactions, card_state, dead_letters")
+
+
+def dead_letters(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT count(*) FROM dead_letters").fetchone()
+    return int(row[0]) if row else 0
 
 
 def stored_span(url: str) -> tuple[int, float]:
@@ -141,6 +176,27 @@ def workers(settings: Settings, n: int, folder: Path, tag: str) -> list[tuple[Pr
         )
         started.append((proc, port))
     return started
+
+
+def scored_by(port: int) -> float:
+    """The worker's ``fraudstream_stream_scored_total``."""
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    for line in text.splitlines():
+        if line.startswith("fraudstream_stream_scored_total "):
+            return float(line.split()[1])
+    return 0.0
+
+
+def check_workers(procs: list[tuple[Process, int]], what: str) -> None:
+    """Every worker alive and each one scored some of the load: a worker that died or never
+    got a partition would make the figure one worker's."""
+    for i, (proc, port) in enumerate(procs):
+        if proc.proc.poll() is not None:
+            raise RuntimeError(
+                f"{what}: worker {i} exited ({proc.proc.returncode}); see {proc.log}"
+            )
+        if scored_by(port) <= 0:
+            raise RuntimeError(f"{what}: worker {i} scored nothing; see {proc.log}")
 
 
 def stage_seconds(ports: list[int]) -> dict[str, float]:
@@ -179,25 +235,42 @@ def settle(run: Settings, url: str, producer: Producer | None = None) -> None:
     reset(url)
 
 
-def sustained(settings: Settings, url: str, n: int, n_workers: int, folder: Path) -> dict[str, Any]:
-    """Workers joined and warm, then ``n`` transactions at once: rows stored per second
-    between the first and the last of them."""
+def sustained(
+    settings: Settings, url: str, n: int, n_workers: int, folder: Path, poison: float = 0.0
+) -> dict[str, Any]:
+    """Workers joined and warm, then ``n`` transactions at once (``poison`` of them poison):
+    rows stored per second between the first and the last of them."""
     run = fresh_topics(settings)
     reset(url)
-    procs = workers(run, n_workers, folder, "sustained")
+    poisoned = poison_count(n, poison)
+    tag = "poisoned" if poisoned else "sustained"
+    procs = workers(run, n_workers, folder, tag)
     try:
         settle(run, url)
         before = stage_seconds([port for _, port in procs])
-        produce(run, messages(n, seed=1))
-        wait_stored(url, n, timeout=n / 500 + 120)
+        produce(run, messages(n, seed=1, poison=poison))
+        wait_stored(url, n - poisoned, timeout=n / 500 + 300)
+        deadline = time.monotonic() + 120
+        while dead_letters(url) < poisoned:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{dead_letters(url)} of {poisoned} poison dead-lettered")
+            time.sleep(0.5)
         rows, span = stored_span(url)
         after = stage_seconds([port for _, port in procs])
+        check_workers(procs, tag)
     finally:
         for proc, _ in procs:
             proc.stop()
     stages = {k: after[k] - before.get(k, 0.0) for k in after if k != "mean_batch"}
     stages["mean_batch"] = n / stages["attempts"] if stages.get("attempts") else 0.0
-    return {"rows": rows, "seconds": span, "per_s": rows / span, "stage_seconds": stages}
+    return {
+        "rows": rows,
+        "poison": poisoned,
+        "dead_letters": dead_letters(url),
+        "seconds": span,
+        "per_s": rows / span,
+        "stage_seconds": stages,
+    }
 
 
 def faust_ceiling(settings: Settings, n: int, n_workers: int, folder: Path) -> dict[str, Any]:
@@ -218,6 +291,7 @@ def faust_ceiling(settings: Settings, n: int, n_workers: int, folder: Path) -> d
             sys.executable,
             str(Path(__file__).with_name("_faust_ceiling.py")),
             "worker",
+            "--without-web",  # the CLI's default --with-web overrides web_enabled=False
             "--loglevel",
             "warn",
         ]
@@ -250,10 +324,17 @@ def faust_ceiling(settings: Settings, n: int, n_workers: int, folder: Path) -> d
             time.sleep(0.01)
         took = time.monotonic() - started
         sender.join()
+        time.sleep(1.0)  # each worker's last count
+        shares = [int(c.read_text() or 0) for c in counts]
+        for i, proc in enumerate(procs):
+            if proc.proc.poll() is not None:
+                raise RuntimeError(f"ceiling worker {i} exited; see {proc.log}")
+            if shares[i] <= 0:
+                raise RuntimeError(f"ceiling worker {i} saw nothing; see {proc.log}")
     finally:
         for proc in procs:
             proc.stop()
-    return {"messages": n, "seconds": took, "per_s": n / took}
+    return {"messages": n, "seconds": took, "per_s": n / took, "per_worker": shares}
 
 
 def naive(settings: Settings, url: str, service: str, seconds: float) -> dict[str, Any]:
@@ -302,6 +383,7 @@ def latency(
             batch = messages(int(rate * seconds), seed=int(rate))
             sent_in = produce(run, batch, rate, producer)
         wait_stored(url, len(batch), timeout=seconds * 10 + 60)
+        check_workers(procs, f"rate {rate:,.0f}")
         with psycopg.connect(url) as conn:
             row = conn.execute(
                 "SELECT percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP"
@@ -349,6 +431,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--rates", default="1000,2000,5000")
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--poison", type=float, default=0.001, help="share of poison messages")
     parser.add_argument("--keep", action="store_true", help="keep the folder (logs) after")
     parser.add_argument(
         "--batch-seconds",
@@ -379,6 +462,8 @@ def main() -> None:
                 ),
             )
             migrate_sync(settings)
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute(_REFUSE_POISON)
             service, service_url = start_service(settings, folder / "service.log")
             settings = settings.model_copy(update={"model_service_url": service_url})
             try:
@@ -387,6 +472,11 @@ def main() -> None:
                 results["sustained"] = sustained(settings, url, args.messages, args.workers, folder)
                 print(f"  {results['sustained']['per_s']:,.0f} tx/s", flush=True)
                 print(f"  stage seconds: {results['sustained']['stage_seconds']}", flush=True)
+                print(f"sustained with {args.poison:.1%} poison...", flush=True)
+                results["poisoned"] = sustained(
+                    settings, url, args.messages, args.workers, folder, args.poison
+                )
+                print(f"  {results['poisoned']['per_s']:,.0f} tx/s", flush=True)
                 print("Faust's own ceiling...", flush=True)
                 results["faust_ceiling"] = faust_ceiling(
                     settings, args.messages, args.workers, folder
@@ -412,6 +502,7 @@ def main() -> None:
         "pipeline_over_faust_ceiling": results["sustained"]["per_s"]
         / results["faust_ceiling"]["per_s"],
         "pipeline_over_naive": results["sustained"]["per_s"] / results["naive"]["per_s"],
+        "poisoned_over_clean": results["poisoned"]["per_s"] / results["sustained"]["per_s"],
     }
     stages = {k: v for k, v in results["sustained"]["stage_seconds"].items() if k in STAGES}
     total = sum(stages.values()) or 1.0

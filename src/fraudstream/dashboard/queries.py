@@ -72,6 +72,22 @@ def live_now(db: Reader, recent: timedelta = LIVE_WINDOW) -> pd.DataFrame:
     return db.frame(_LIVE_NOW, {"recent": recent})
 
 
+_STREAM_STATES: Final = """
+SELECT DISTINCT ON (worker) worker, ts, state, state_since, state_reason, isolating,
+       last_failure, last_failure_at
+FROM stream_metrics
+WHERE ts >= now() - %(recent)s
+ORDER BY worker, ts DESC
+"""
+
+
+def stream_states(db: Reader, recent: timedelta = LIVE_WINDOW) -> pd.DataFrame:
+    """What each live worker is doing (its latest report): flowing, retrying since when and
+    why, or isolating messages; and the last failure it saw. Words for it:
+    :func:`fraudstream.dashboard.wording.stream_state`."""
+    return db.frame(_STREAM_STATES, {"recent": recent})
+
+
 _TRAFFIC: Final = """
 SELECT v.scored, v.flagged, l.labelled, l.labelled_frauds, d.dead_letters
 FROM (SELECT count(*)::bigint AS scored,

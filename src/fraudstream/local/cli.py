@@ -145,7 +145,8 @@ def key_figures(settings: Settings) -> list[str]:
     import pandas as pd
 
     from fraudstream.dashboard.db import ReadOnlyDatabase
-    from fraudstream.dashboard.queries import live_now, traffic
+    from fraudstream.dashboard.queries import live_now, stream_states, traffic
+    from fraudstream.dashboard.wording import stream_state
     from fraudstream.errors import FraudstreamError
     from fraudstream.local.components import stack_settings
     from fraudstream.registry import Registry
@@ -163,6 +164,7 @@ def key_figures(settings: Settings) -> list[str]:
                 f"stream ({now.workers} worker{'s' if now.workers > 1 else ''}): "
                 f"{now.throughput:,.0f} tx/s, lag {now.lag:,}, p99 latency {p99}"
             )
+        lines.extend(f"  {stream_state(row)}" for _, row in stream_states(db).iterrows())
     except FraudstreamError as exc:
         lines.append(f"verdicts: unavailable ({exc})")
     finally:

@@ -8,7 +8,7 @@ from datetime import timedelta
 import numpy as np
 import pytest
 
-from fixtures.dashboard import Seeded
+from fixtures.dashboard import OUTAGE, Seeded
 from fraudstream.dashboard import queries
 from fraudstream.dashboard.db import ReadOnlyDatabase
 from fraudstream.errors import StorageError
@@ -95,3 +95,13 @@ def test_a_restarted_connection_is_reopened(db: ReadOnlyDatabase, database_url: 
             " WHERE application_name = 'fraudstream-dashboard'"
         )
     assert queries.decisions(db)["id"].count() == 4
+
+
+def test_each_live_worker_says_what_it_does(db: ReadOnlyDatabase, seeded: Seeded) -> None:
+    states = queries.stream_states(db).set_index("worker")
+    assert states.loc["worker-a", "state"] == "flowing"
+    assert states.loc["worker-b", "state"] == "retrying"
+    assert states.loc["worker-b", "state_reason"] == OUTAGE
+    # the latest report's, not an older one's (older reports carry no state)
+    latest = {m.worker: m.ts for m in seeded.latest_metrics()}
+    assert {w: states.loc[w, "ts"] for w in latest} == latest

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from fixtures.dashboard import Seeded
+from fixtures.dashboard import OUTAGE, Seeded
 from fraudstream.config import Settings
 from fraudstream.local.cli import key_figures
 
@@ -34,7 +34,12 @@ def test_the_stream_line_sums_each_workers_latest_sample(
     assert lines[1] == (
         f"stream (2 workers): {throughput:,.0f} tx/s, lag {lag:,}, p99 latency {worst_p99:.0f} ms"
     )
-    assert lines[2].startswith("models: ")
+    # each worker says what it does, the one in an outage since when and why
+    assert lines[2].startswith("  worker-a: flowing since ")
+    assert lines[3].startswith("  worker-b: retrying since ")
+    assert f"(3 min ago) because {OUTAGE}; last failure at " in lines[3]
+    assert lines[3].endswith(f"ago): {OUTAGE}")
+    assert lines[4].startswith("models: ")
 
 
 def test_an_unreachable_database_is_one_line_not_a_failure(tmp_path: Path) -> None:

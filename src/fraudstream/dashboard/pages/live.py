@@ -7,7 +7,7 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
-from fraudstream.dashboard import queries, ui
+from fraudstream.dashboard import queries, ui, wording
 
 START_HINT = "Start the stack with `fraudstream up` (or `fraudstream stream` and a producer)."
 
@@ -59,6 +59,8 @@ def live(window: timedelta) -> None:
     )
     bottom[3].metric("Dead letters in window", f"{int(counts['dead_letters']):,}")
 
+    _states(ui.query(queries.stream_states))
+
     if int(now["workers"]) == 0:
         last = now["last_report_ever"]
         if pd.isna(last):
@@ -88,6 +90,16 @@ def live(window: timedelta) -> None:
         rates = verdicts.assign(flagged_pct=verdicts["flagged_rate"] * 100)
         st.line_chart(rates, x="t", y="flagged_pct", x_label="", y_label="% flagged", height=110)
         st.bar_chart(stream, x="t", y="dlq_count", x_label="", y_label="dead letters", height=110)
+
+
+def _states(states: pd.DataFrame) -> None:
+    """One line per worker: green when flowing, amber when retrying or isolating."""
+    for _, row in states.iterrows():
+        sentence = wording.stream_state(row)
+        if row["state"] in ("retrying", "isolating"):
+            st.warning(sentence, icon=":material/sync_problem:")
+        else:
+            st.caption(sentence)
 
 
 def _ms(value: float | None) -> str:
