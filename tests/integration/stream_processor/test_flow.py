@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from fixtures.pipeline import Pipeline
+from fixtures.pipeline import Pipeline, wait_for
 from fraudstream.schema import Verdict
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -14,10 +14,16 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 def test_every_transaction_is_stored_once_and_published(pipeline: Pipeline) -> None:
     records = pipeline.transactions(3000)
     pipeline.service()
-    pipeline.worker()
+    worker = pipeline.worker()
     pipeline.produce(records)
     stored = pipeline.wait_stored(len(records))
     assert set(stored) == {r["trans_num"] for r in records}
+    # the metrics an operator scrapes are fed: every partition's lag back to 0, the state
+    partitions = pipeline.settings.transactions_partitions
+    lags = [f'fraudstream_stream_lag{{partition="{p}"}}' for p in range(partitions)]
+    wait_for(lambda: all(worker.metric(lag) == 0 for lag in lags), 30, "every lag at 0")
+    assert worker.metric("fraudstream_stream_scored_total") == len(records)
+    assert worker.metric('fraudstream_stream_state{state="flowing"}') == 1
     assert set(stored.values()) == {1}
     messages = pipeline.topic_messages(pipeline.settings.topic_verdicts, len(records))
     verdicts = [Verdict.model_validate_json(m.value()) for m in messages]

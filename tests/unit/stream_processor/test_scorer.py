@@ -170,6 +170,11 @@ async def test_a_message_delivered_again_republishes_and_a_repeat_does_not() -> 
     assert await c.attempt() is None
     assert verdicts_of(c) == ["t00000", "t00000"]  # the replay's; the repeat adds none
     assert c.kafka.offsets() == {(TOPIC, 0): 2}
+    # a repeat on its own (another attempt): finds a verdict stored from offset 0, adds none
+    await c.put([entry(record(0), 2)])
+    assert await c.attempt() is None
+    assert verdicts_of(c) == ["t00000", "t00000"]
+    assert c.kafka.offsets() == {(TOPIC, 0): 3}
     assert card_count(c, record(0)["cc_num"]) == 1
 
 
