@@ -45,6 +45,11 @@ MUTATIONS: dict[str, tuple[str, str, str]] = {
         "            if key in commit and position not in gone and position[2] < commit[key]:",
         "            if False:",
     ),
+    "a stale delivery is taken for a replay": (
+        PENDING,
+        "                if self._done(entry):",
+        "                if False:",
+    ),
     "no probe: an outage blamed on messages": (
         SCORER,
         "        why = await self.probe()\n",

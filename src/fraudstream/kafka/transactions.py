@@ -12,6 +12,13 @@ Faust's aiokafka one included. The price of not passing the member's generation:
 lost its partitions but does not know it yet (a long pause, past the session timeout) is not
 fenced by the broker. The stream finishes its in-flight batch before it gives partitions up, so
 a live worker never races its successor; a frozen one can (see ``docs/stream.md``).
+
+A watchdog bounds every transaction: librdkafka's ``send_offsets_to_transaction`` can block past
+its timeout when the group coordinator went away (confluentinc/librdkafka#5456, seen here when
+the broker restarted: the call never returned). A transaction that has not finished within
+twice the transaction timeout is abandoned with its producer, and the next one starts a new
+producer with the same transactional id, which fences the old one (the broker aborts its
+transaction). The caller sees a BrokerError and tries again, as for any failed commit.
 """
 
 from __future__ import annotations
@@ -19,6 +26,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Final
 
@@ -27,6 +36,7 @@ from confluent_kafka import KafkaError, KafkaException, TopicPartition
 from confluent_kafka import Producer as _ConfluentProducer
 
 from fraudstream.config import Settings
+from fraudstream.errors import BrokerError
 from fraudstream.kafka.config import consumer_config, producer_config
 from fraudstream.kafka.errors import ClientErrors, broker_error, librdkafka_log
 
@@ -71,7 +81,8 @@ class TransactionalProducer:
     ) -> None:
         self.bootstrap = settings.kafka_bootstrap_servers
         self.transactional_id = transactional_id
-        self._timeout = settings.kafka_timeout_seconds
+        # no call of a transaction may outlive the transaction itself
+        self._timeout = min(settings.kafka_timeout_seconds, timeout_seconds)
         timeout_ms = max(1000, int(timeout_seconds * 1000))
         config = producer_config(settings)
         self._config = {
@@ -92,7 +103,11 @@ class TransactionalProducer:
             raise broker_error("create a Kafka consumer", exc, self.bootstrap) from exc
         self._producer: _ConfluentProducer | None = None
         self._serial = threading.Lock()
+        self._runner = ThreadPoolExecutor(1, thread_name_prefix="kafka-transaction")
+        self._deadline = 2 * timeout_seconds
+        """The watchdog: a transaction still running after this is abandoned."""
         self.committed_transactions = 0
+        self.abandoned = 0
 
     def start(self) -> None:
         """Register the transactional id with its coordinator; this fences (aborts) whatever an
@@ -121,7 +136,28 @@ class TransactionalProducer:
         if not messages and not offsets:
             return
         with self._serial:
-            self._commit(messages, offsets)
+            running = self._runner.submit(self._commit, messages, offsets)
+            try:
+                running.result(timeout=self._deadline)
+            except FutureTimeout:
+                self._abandon()
+                raise BrokerError(
+                    f"a Kafka transaction of {self.transactional_id} did not finish within "
+                    f"{self._deadline:.0f} s (Kafka at {self.bootstrap}); abandoned, the next "
+                    "one starts a new producer"
+                ) from None
+
+    def _abandon(self) -> None:
+        """Leave the stuck call to its thread and that thread to its producer; the next
+        transaction starts afresh on a new thread and a new producer."""
+        self.abandoned += 1
+        log.error(
+            "Kafka transaction stuck for %.0f s (librdkafka#5456); starting a new producer",
+            self._deadline,
+        )
+        self._runner.shutdown(wait=False)
+        self._runner = ThreadPoolExecutor(1, thread_name_prefix="kafka-transaction")
+        self._producer = None
 
     def _commit(self, messages: Sequence[Outgoing], offsets: Offsets) -> None:
         if self._producer is None:
@@ -139,7 +175,7 @@ class TransactionalProducer:
                 )
             producer.commit_transaction(self._timeout)
         except KafkaException as exc:
-            self._recover(exc)
+            self._recover(producer, exc)
             raise broker_error("commit a Kafka transaction", _cause(exc), self.bootstrap) from exc
         self.committed_transactions += 1
 
@@ -154,14 +190,17 @@ class TransactionalProducer:
             except BufferError:  # the local queue is full: serve it, then try again
                 producer.poll(0.05)
 
-    def _recover(self, exc: BaseException) -> None:
+    def _recover(self, producer: _ConfluentProducer, exc: BaseException) -> None:
         """Leave the producer ready for the next transaction: abort this one, or start afresh
-        when the producer can no longer be used (fenced, or a fatal error)."""
+        when the producer can no longer be used (fenced, or a fatal error). A producer already
+        abandoned by the watchdog is left alone."""
+        if producer is not self._producer:
+            return
         error = _cause(exc)
         fatal = isinstance(error, KafkaError) and error.fatal()
         if not fatal:
             try:
-                self._producer.abort_transaction(self._timeout)  # type: ignore[union-attr]
+                producer.abort_transaction(self._timeout)
                 return
             except KafkaException as abort_failure:
                 log.warning("could not abort the transaction (%s); starting afresh", abort_failure)
@@ -180,6 +219,7 @@ class TransactionalProducer:
 
     def close(self) -> None:
         """Abort a transaction left open (a stop in the middle of one) and let go."""
+        self._runner.shutdown(wait=False)
         producer, self._producer = self._producer, None
         if producer is not None:
             try:

@@ -23,8 +23,8 @@ import faust
 from mode import Service
 
 from fraudstream.config import Settings
-from fraudstream.errors import FraudstreamError
-from fraudstream.kafka.transactions import TransactionalProducer
+from fraudstream.errors import BrokerError, FraudstreamError
+from fraudstream.kafka.transactions import Offsets, TransactionalProducer
 from fraudstream.storage.repository import Repository
 from fraudstream.stream_processor import metrics
 from fraudstream.stream_processor.backoff import Backoff
@@ -222,6 +222,23 @@ def build_app(settings: Settings) -> faust.App:
             for event in events:
                 event.ack()
             yield None
+
+    @app.on_partitions_assigned.connect
+    async def assigned(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        """Sent by Faust with the partitions assigned, before it fetches them: their committed
+        offsets become the floors below which an event is done (see :mod:`.pending`)."""
+        if not args:
+            return
+        topic = settings.topic_transactions
+        ours = [(tp.topic, tp.partition) for tp in args[0] if tp.topic == topic]
+        floors: Offsets = {}
+        if pipeline.scorer is not None and ours:
+            producer = pipeline.scorer.publisher.producer
+            try:
+                floors = await asyncio.to_thread(producer.committed, ours)
+            except BrokerError as exc:  # the stored verdicts' positions still guard a replay
+                log.warning("committed offsets not read at assignment: %s", exc)
+        await pending.assign(ours, floors)
 
     @app.on_partitions_revoked.connect
     async def revoked(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:

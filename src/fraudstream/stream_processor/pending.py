@@ -3,13 +3,20 @@
 Keyed by (topic, partition, offset), so an event Faust delivers again after a rebalance replaces
 its stale twin instead of being scored twice. ``put`` waits while the set is full: that wait is
 the back-pressure that stops the agent from pulling more from Kafka.
+
+What is already done never comes back: ``put`` drops events of partitions revoked from this
+worker (Faust may still hold some it fetched before, and an agent blocked by back-pressure puts
+them after the revocation) and events below their partition's committed offset (the *floor*:
+read from the group at assignment, then moved by every commit of this worker). Without it, a
+stale event would find its verdict stored from its own position, take itself for a crash's
+replay, and publish that verdict a second time.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -41,7 +48,12 @@ class Pending(Generic[T]):
         self._changed = asyncio.Condition()
         self._finished_up_to: dict[tuple[str, int], int] = {}
         """Per partition, the highest offset finished so far (see :meth:`next_offsets`)."""
+        self._floor: dict[tuple[str, int], int] = {}
+        """Per partition, the committed offset: every event below it is done."""
+        self._revoked: set[tuple[str, int]] = set()
         self.high_water = 0
+        self.stale = 0
+        """Events dropped because they were done already or their partition was revoked."""
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -51,6 +63,9 @@ class Pending(Generic[T]):
         async with self._changed:
             for entry in entries:
                 await self._changed.wait_for(lambda: len(self._entries) < self.capacity)
+                if self._done(entry):  # checked after the wait: a rebalance may have come
+                    self.stale += 1
+                    continue
                 self._entries.pop(entry.position, None)  # a re-delivery replaces its twin
                 self._entries[entry.position] = entry
                 self.high_water = max(self.high_water, len(self._entries))
@@ -66,17 +81,26 @@ class Pending(Generic[T]):
                 async with asyncio.timeout(seconds):
                     await self._changed.wait_for(lambda: len(self._entries) >= size)
 
+    def _done(self, entry: Entry[T]) -> bool:
+        partition = entry.partition
+        return partition in self._revoked or entry.position[2] < self._floor.get(partition, -1)
+
     def snapshot(self) -> list[Entry[T]]:
         """Everything pending now, in arrival order: the batch of the next attempt."""
         return list(self._entries.values())
 
-    async def remove(self, positions: Iterable[Position]) -> None:
-        """Entries finished (their offsets committed): gone, and remembered as finished."""
+    async def remove(
+        self, positions: Iterable[Position], committed: Mapping[tuple[str, int], int]
+    ) -> None:
+        """Entries finished and ``committed`` offsets (partition -> next offset) in Kafka: the
+        entries are gone, remembered as finished, and the floors move up."""
         async with self._changed:
             for position in positions:
                 self._entries.pop(position, None)
                 key = (position[0], position[1])
                 self._finished_up_to[key] = max(self._finished_up_to.get(key, -1), position[2])
+            for partition, offset in committed.items():
+                self._floor[partition] = max(self._floor.get(partition, -1), offset)
             self._changed.notify_all()
 
     def next_offsets(self, finished: Iterable[Position]) -> dict[tuple[str, int], int]:
@@ -102,12 +126,26 @@ class Pending(Generic[T]):
 
     async def drop_partitions(self, partitions: set[tuple[str, int]]) -> int:
         """Forget the entries of revoked partitions, unacknowledged: their next owner replays
-        them from the last committed offset."""
+        them from the last committed offset. Until they are assigned again, ``put`` drops
+        their events."""
         async with self._changed:
             gone = [p for p, e in self._entries.items() if e.partition in partitions]
             for position in gone:
                 del self._entries[position]
             for partition in partitions:
                 self._finished_up_to.pop(partition, None)
+                self._floor.pop(partition, None)
+            self._revoked |= partitions
             self._changed.notify_all()
             return len(gone)
+
+    async def assign(
+        self, partitions: Iterable[tuple[str, int]], floors: Mapping[tuple[str, int], int]
+    ) -> None:
+        """``partitions`` are this worker's (again), each with the group's committed offset
+        where known (``floors``)."""
+        async with self._changed:
+            for partition in partitions:
+                self._revoked.discard(partition)
+                if partition in floors:
+                    self._floor[partition] = floors[partition]

@@ -89,7 +89,7 @@ class Publisher:
         }
         await self._thread(self.producer.commit, output.messages, offsets)
         self._committed.update(offsets)
-        await self.pending.remove(positions)
+        await self.pending.remove(positions, offsets)
 
     async def publish(self, messages: Sequence[Outgoing]) -> None:
         """Messages without offsets (the labels sink's dead letters)."""

@@ -1,6 +1,9 @@
-"""Which offset may be committed once some entries are finished: never past a pending one."""
+"""Which offset may be committed once some entries are finished (never past a pending one), and
+which events are done already (below the committed offset, or of a revoked partition)."""
 
 from __future__ import annotations
+
+import asyncio
 
 import pytest
 
@@ -25,14 +28,37 @@ async def test_once_the_held_entry_finishes_the_commit_jumps_past_everything_don
     await pending.put(entries(0, range(10)))
     first = [("t", 0, o) for o in range(10) if o != 3]
     assert pending.next_offsets(first) == {("t", 0): 3}
-    await pending.remove(first)
+    await pending.remove(first, {("t", 0): 3})
     assert pending.next_offsets([("t", 0, 3)]) == {("t", 0): 10}
 
 
 async def test_a_revoked_partition_starts_afresh() -> None:
     pending: Pending[None] = Pending(100)
     await pending.put(entries(0, range(5)))
-    await pending.remove([("t", 0, o) for o in range(5)])
+    await pending.remove([("t", 0, o) for o in range(5)], {("t", 0): 5})
     await pending.drop_partitions({("t", 0)})
+    await pending.assign([("t", 0)], {("t", 0): 2})  # back, committed at 2 by someone
     await pending.put(entries(0, range(2, 4)))
     assert pending.next_offsets([("t", 0, 2)]) == {("t", 0): 3}
+
+
+async def test_events_below_the_committed_offset_are_done_already() -> None:
+    pending: Pending[None] = Pending(100)
+    await pending.put(entries(0, range(5)))
+    await pending.remove([("t", 0, o) for o in range(5)], {("t", 0): 5})
+    await pending.put(entries(0, range(3, 7)))  # a stale delivery of 3 and 4, then 5 and 6
+    assert [e.position[2] for e in pending.snapshot()] == [5, 6]
+    assert pending.stale == 2
+
+
+async def test_an_event_put_while_full_is_dropped_if_its_partition_was_revoked_meanwhile() -> None:
+    pending: Pending[None] = Pending(2)
+    await pending.put(entries(0, range(2)))
+    blocked = asyncio.create_task(pending.put(entries(0, range(2, 4))))  # waits for room
+    await asyncio.sleep(0)
+    await pending.drop_partitions({("t", 0)})  # the rebalance: room, and not ours any more
+    await blocked
+    assert pending.snapshot() == []
+    await pending.assign([("t", 0)], {})
+    await pending.put(entries(0, range(2, 4)))  # delivered again by the next assignment
+    assert len(pending) == 2
