@@ -56,13 +56,15 @@ from fraudstream.storage.migrate import migrate_sync
 STAGES = (
     "decode",
     "lookup",
+    "replay",
     "card_state",
     "features",
     "service",
     "verdicts",
     "store",
+    "dead_letters",
+    "probe",
     "publish",
-    "ack",
 )
 
 
@@ -87,7 +89,7 @@ def fresh_topics(settings: Settings) -> Settings:
 def messages(n: int, seed: int, poison: float = 0.0) -> list[tuple[bytes, bytes]]:
     """``n`` simulated transactions; with ``poison`` > 0, that share of them (evenly spread)
     is poison, alternately refused at decode and by PostgreSQL (:data:`POISON_MERCHANT`)."""
-    records = Simulator(SimParams(customers=2000), seed=seed).records(n, with_label=False)
+    records = list(Simulator(SimParams(customers=2000), seed=seed).records(n, with_label=False))
     every = round(1 / poison) if poison else 0
     for k, i in enumerate(range(every // 2, n, every) if every else ()):
         if k % 2:
