@@ -89,7 +89,15 @@ class DatabaseUnavailable(StorageError):
 
 class RowsRefused(StorageError):
     """PostgreSQL refused the rows themselves (a constraint, a value out of range): retrying the
-    same rows cannot succeed, so a caller sets them aside instead of retrying forever."""
+    same rows cannot succeed, so a caller sets them aside instead of retrying forever.
+
+    ``row``: the index of the refused row among those sent, when the server says which (a COPY
+    names its line), so that a caller can set that one aside without searching for it.
+    """
+
+    def __init__(self, message: str, row: int | None = None) -> None:
+        super().__init__(message)
+        self.row = row
 
 
 class StateConflict(StorageError):

@@ -13,10 +13,11 @@ lost its partitions but does not know it yet (a long pause, past the session tim
 fenced by the broker. The stream finishes its in-flight batch before it gives partitions up, so
 a live worker never races its successor; a frozen one can (see ``docs/stream.md``).
 
-A watchdog bounds every transaction: librdkafka's ``send_offsets_to_transaction`` can block past
-its timeout when the group coordinator went away (confluentinc/librdkafka#5456, seen here when
-the broker restarted: the call never returned). A transaction that has not finished within
-twice the transaction timeout is abandoned with its producer, and the next one starts a new
+A watchdog bounds every transaction and every start: librdkafka's coordinator requests can block
+past their timeout (confluentinc/librdkafka#5456): ``send_offsets_to_transaction`` never
+returned after a broker restart, and ``init_transactions`` hung once on a broker whose
+coordinator was still loading. A call that has not finished within twice the transaction
+timeout is abandoned with its producer, and the next one starts a new
 producer with the same transactional id, which fences the old one (the broker aborts its
 transaction). The caller sees a BrokerError and tries again, as for any failed commit.
 """
@@ -25,7 +26,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
@@ -112,6 +113,10 @@ class TransactionalProducer:
     def start(self) -> None:
         """Register the transactional id with its coordinator; this fences (aborts) whatever an
         earlier producer with the same id left open. Raises BrokerError while Kafka is away."""
+        with self._serial:
+            self._bounded(self._start, "starting Kafka transactions")
+
+    def _start(self) -> None:
         producer = self._new_producer()
         try:
             producer.init_transactions(self._timeout)
@@ -136,16 +141,19 @@ class TransactionalProducer:
         if not messages and not offsets:
             return
         with self._serial:
-            running = self._runner.submit(self._commit, messages, offsets)
-            try:
-                running.result(timeout=self._deadline)
-            except FutureTimeout:
-                self._abandon()
-                raise BrokerError(
-                    f"a Kafka transaction of {self.transactional_id} did not finish within "
-                    f"{self._deadline:.0f} s (Kafka at {self.bootstrap}); abandoned, the next "
-                    "one starts a new producer"
-                ) from None
+            self._bounded(lambda: self._commit(messages, offsets), "a Kafka transaction")
+
+    def _bounded(self, work: Callable[[], None], what: str) -> None:
+        """``work`` on the transactions' thread, abandoned after the watchdog's deadline."""
+        running = self._runner.submit(work)
+        try:
+            running.result(timeout=self._deadline)
+        except FutureTimeout:
+            self._abandon()
+            raise BrokerError(
+                f"{what} of {self.transactional_id} did not finish within {self._deadline:.0f} s "
+                f"(Kafka at {self.bootstrap}); abandoned, the next one starts a new producer"
+            ) from None
 
     def _abandon(self) -> None:
         """Leave the stuck call to its thread and that thread to its producer; the next
@@ -161,7 +169,7 @@ class TransactionalProducer:
 
     def _commit(self, messages: Sequence[Outgoing], offsets: Offsets) -> None:
         if self._producer is None:
-            self.start()
+            self._start()
         producer = self._producer
         assert producer is not None
         try:

@@ -7,6 +7,7 @@ help), any other :class:`StorageError` (an operator must act; the message says h
 
 from __future__ import annotations
 
+import re
 from typing import Final
 from urllib.parse import urlsplit
 
@@ -19,6 +20,7 @@ _UNAVAILABLE: Final = frozenset({"08", "53", "57"})
 # data exception (value out of range, bad encoding), integrity constraint violation.
 _REFUSED: Final = frozenset({"22", "23"})
 _UNDEFINED_TABLE: Final = "42P01"
+_COPY_LINE: Final = re.compile(r"COPY [^,]+, line (\d+)")
 
 START_HINT: Final = (
     "start the local server with `fraudstream up`, or set FRAUD_DATABASE_URL to a running one"
@@ -40,13 +42,21 @@ def storage_error(action: str, url: str, exc: BaseException) -> StorageError:
             f"PostgreSQL at {where} is unavailable ({action}): {text} — {START_HINT}"
         )
     if state_class in _REFUSED or (state_class is None and _bad_input(exc)):
-        return RowsRefused(f"PostgreSQL at {where} refused the rows while {action}: {text}")
+        return RowsRefused(
+            f"PostgreSQL at {where} refused the rows while {action}: {text}", _copy_row(exc)
+        )
     if state == _UNDEFINED_TABLE:
         return StorageError(
             f"the database at {where} lacks fraudstream's tables ({text}); "
             f"run `fraudstream db migrate`"
         )
     return StorageError(f"PostgreSQL at {where} failed while {action}: {text}")
+
+
+def _copy_row(exc: BaseException) -> int | None:
+    """The 0-based row a COPY failed on: the server's context says "COPY <table>, line <n>"."""
+    found = _COPY_LINE.match(str(getattr(exc, "context", None) or ""))
+    return int(found.group(1)) - 1 if found else None
 
 
 def _connection_lost(exc: BaseException) -> bool:

@@ -234,10 +234,13 @@ def build_app(settings: Settings) -> faust.App:
         floors: Offsets = {}
         if pipeline.scorer is not None and ours:
             producer = pipeline.scorer.publisher.producer
-            try:
-                floors = await asyncio.to_thread(producer.committed, ours)
-            except BrokerError as exc:  # the stored verdicts' positions still guard a replay
-                log.warning("committed offsets not read at assignment: %s", exc)
+            try:  # bounded: a rebalance must not wait on a stuck coordinator request
+                floors = await asyncio.wait_for(
+                    asyncio.to_thread(producer.committed, ours),
+                    settings.stream_transaction_timeout_seconds,
+                )
+            except (BrokerError, TimeoutError) as exc:  # the stored positions still guard
+                log.warning("committed offsets not read at assignment: %r", exc)
         await pending.assign(ours, floors)
 
     @app.on_partitions_revoked.connect

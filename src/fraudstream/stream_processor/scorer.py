@@ -26,7 +26,9 @@ in one message's content. The scorer then sends a known-good transaction through
 (a *probe*); if that fails too it is an outage after all. Otherwise the batch is split in halves,
 each half tried on its own, down to the messages that fail alone; such a message is held back and
 tried alone again in the next attempts, and after ``stream_max_attempts`` failures it goes to the
-dead-letter topic with the stage and the error. Nothing a message contains can stop the others.
+dead-letter topic with the stage and the error. When the stage names the message (PostgreSQL
+names the row a COPY failed on), there is no search: it becomes a suspect at once and the others
+go on without it. Nothing a message contains can stop the others.
 """
 
 from __future__ import annotations
@@ -115,10 +117,12 @@ class Outage(Retry):
 
 
 class StageFailure(FraudstreamError):
-    """A stage failed on a batch in a way a message's content may cause."""
+    """A stage failed on a batch in a way a message's content may cause; ``culprit`` is the
+    message, when the stage could say which (PostgreSQL names the row a COPY failed on)."""
 
-    def __init__(self, stage: str, why: str) -> None:
+    def __init__(self, stage: str, why: str, culprit: Position | None = None) -> None:
         self.stage = stage
+        self.culprit = culprit
         super().__init__(f"{stage}: {why}")
 
 
@@ -366,6 +370,12 @@ class Scorer:
             await self._suspect(entries[0], failure, work)
             return
         metrics.ISOLATIONS.labels(failure.stage).inc()
+        named = [e for e in entries if e.position == failure.culprit]
+        if named:  # no search: a suspect at once, and the others without it
+            log.info("%s: the message is named among %d", failure, len(entries))
+            await self._suspect(named[0], failure, work)
+            await self._isolating([e for e in entries if e is not named[0]], work)
+            return
         log.info("%s: isolating the message(s) behind it among %d", failure, len(entries))
         middle = len(entries) // 2
         await self._isolating(entries[:middle], work)
@@ -507,6 +517,11 @@ class Scorer:
             except StateConflict as conflict:  # redo those cards from their stored state
                 self.cards.forget(conflict.cards)
                 raise
+            except RowsRefused as refused:
+                if refused.row is None or not 0 <= refused.row < len(entries):
+                    raise
+                culprit = entries[refused.row].position
+                raise StageFailure("store", str(refused), culprit) from refused
         for card, state, version in states:
             self.cards.states[card] = (state, version)
         work.output.messages += messages

@@ -3,9 +3,12 @@ configuration keeps them inside, whatever the settings say."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from fraudstream.config import Settings
+from fraudstream.errors import BrokerError
 from fraudstream.kafka.transactions import TransactionalProducer
 
 pytestmark = pytest.mark.unit
@@ -21,4 +24,24 @@ def test_the_producer_is_accepted_for_any_transaction_timeout(seconds: float) ->
         producer._new_producer()  # librdkafka validates the configuration here
         assert producer._config["transaction.timeout.ms"] == int(seconds * 1000)
     finally:
+        producer.close()
+
+
+def test_a_stuck_call_is_abandoned_and_the_next_one_runs_on_a_fresh_thread() -> None:
+    """librdkafka#5456: a coordinator request may never return; the watchdog gives up on it."""
+    settings = Settings(_env_file=None, kafka_bootstrap_servers="127.0.0.1:1")  # type: ignore[call-arg]
+    producer = TransactionalProducer(
+        settings, transactional_id="t", group_id="g", timeout_seconds=0.1
+    )
+    release = threading.Event()
+    try:
+        with pytest.raises(BrokerError, match="did not finish within"):
+            producer._bounded(release.wait, "a Kafka transaction")
+        assert producer.abandoned == 1
+        ran: list[str] = []
+        producer._bounded(lambda: ran.append(threading.current_thread().name), "the next")
+        assert len(ran) == 1  # ran at once, not queued behind the stuck call
+        assert ran[0].startswith("kafka-transaction")
+    finally:
+        release.set()
         producer.close()

@@ -63,3 +63,14 @@ def test_the_password_is_scrubbed_even_when_a_driver_quotes_it() -> None:
     error = storage_error("connecting", URL, OSError("cannot reach app:s3cret-pw@db.example"))
     assert "s3cret-pw" not in str(error)
     assert "app:***@db.example" in str(error)
+
+
+def test_a_refused_copy_names_its_row_from_the_servers_context() -> None:
+    exc = asyncpg.exceptions.CheckViolationError("violates check constraint")
+    exc.context = "COPY scored_transactions, line 3"  # as PostgreSQL 18 says it
+    error = storage_error("storing verdicts", URL, exc)
+    assert isinstance(error, RowsRefused)
+    assert error.row == 2  # lines count from 1, rows from 0
+    other = storage_error("storing", URL, asyncpg.exceptions.CheckViolationError("violates"))
+    assert isinstance(other, RowsRefused)
+    assert other.row is None

@@ -81,13 +81,19 @@ async def test_an_item_the_model_cannot_score_is_named_by_the_service_and_dead_l
     assert c.kafka.offsets() == {(TOPIC, 0): 40}
 
 
-async def test_rows_postgresql_refuses_are_isolated_then_dead_lettered_after_the_attempts() -> None:
+@pytest.mark.parametrize("named", [True, False], ids=["row named", "row searched"])
+async def test_rows_postgresql_refuses_are_isolated_then_dead_lettered_after_the_attempts(
+    named: bool,
+) -> None:
     c = core(stream_max_attempts=3)
     c.store.refuse = lambda row: row.transaction.merchant == "fraud_poison"
+    c.store.names_the_row = named
     entries = [entry(record(i, merchant="fraud_poison" if i == 11 else ROWM), i) for i in range(30)]
     await c.put(entries)
 
     assert await c.attempt() is None  # everything but the poison goes through
+    # named: the failed write, the probe's, the others' (searched: halving down to it)
+    assert c.store.tries == 3 if named else c.store.tries > 3
     assert "t00011" not in c.store.verdicts
     assert len(c.store.verdicts) == 29
     assert c.kafka.offsets() == {(TOPIC, 0): 11}  # the commit waits below the suspect
