@@ -9,8 +9,12 @@ processes. Measured in one run:
    with ``--poison`` (0.1 %) of them poison, half refused at decode (``unix_time`` beyond int64)
    and half refused by PostgreSQL (a check constraint on one merchant), which takes the
    isolation path (probe, halving, retries alone, dead letter): the ratio is its cost;
+   Each process's CPU per transaction (broker, PostgreSQL with its backends, the model service,
+   each worker, the producer) is read from /proc: the budget that decides what to cut;
 2. **Faust's own ceiling**: the same number of workers running an agent that only iterates over
-   the same topic (``noack_take`` + ack, as the stream does), timed the same way;
+   the same topic (``noack_take`` + ack, as the stream does), timed the same way beside a live
+   producer, and again on a topic filled beforehand; and a plain aiokafka ``getmany`` loop (the
+   client under Faust) on a filled topic, the raw ceiling;
 3. **a naive consumer**: one confluent-kafka consumer that posts each transaction to the model
    service on its own and inserts its verdict on its own;
 4. **latency at offered rates**: for each rate, a producer paced at it for ``--seconds``; the
@@ -28,6 +32,8 @@ Usage: ``.venv/bin/python bench/pipeline.py [--messages 150000] [--workers 2]
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import shutil
 import sys
 import tempfile
@@ -39,6 +45,7 @@ from typing import Any
 
 import httpx
 import orjson
+import psutil
 import psycopg
 
 from _common import versions, write_result
@@ -238,10 +245,17 @@ def settle(run: Settings, url: str, producer: Producer | None = None) -> None:
 
 
 def sustained(
-    settings: Settings, url: str, n: int, n_workers: int, folder: Path, poison: float = 0.0
+    settings: Settings,
+    url: str,
+    n: int,
+    n_workers: int,
+    folder: Path,
+    poison: float = 0.0,
+    pids: dict[str, int] | None = None,
 ) -> dict[str, Any]:
     """Workers joined and warm, then ``n`` transactions at once (``poison`` of them poison):
-    rows stored per second between the first and the last of them."""
+    rows stored per second between the first and the last of them, and the CPU each process
+    (``pids``, the workers, this one producing) spent per transaction."""
     run = fresh_topics(settings)
     reset(url)
     poisoned = poison_count(n, poison)
@@ -250,7 +264,11 @@ def sustained(
     try:
         settle(run, url)
         before = stage_seconds([port for _, port in procs])
-        produce(run, messages(n, seed=1, poison=poison))
+        load = messages(n, seed=1, poison=poison)
+        everyone = {**(pids or {}), **{f"worker-{i}": p.proc.pid for i, (p, _) in enumerate(procs)}}
+        cpu_before, producing = cpu_seconds(everyone), psutil.Process().cpu_times()
+        produce(run, load)
+        produced = psutil.Process().cpu_times()
         wait_stored(url, n - poisoned, timeout=n / 500 + 300)
         deadline = time.monotonic() + 120
         while dead_letters(url) < poisoned:
@@ -258,6 +276,7 @@ def sustained(
                 raise RuntimeError(f"{dead_letters(url)} of {poisoned} poison dead-lettered")
             time.sleep(0.5)
         rows, span = stored_span(url)
+        cpu_after = cpu_seconds(everyone)
         after = stage_seconds([port for _, port in procs])
         check_workers(procs, tag)
     finally:
@@ -265,7 +284,13 @@ def sustained(
             proc.stop()
     stages = {k: after[k] - before.get(k, 0.0) for k in after if k != "mean_batch"}
     stages["mean_batch"] = n / stages["attempts"] if stages.get("attempts") else 0.0
+    cpu = {name: (cpu_after[name] - cpu_before[name]) / rows * 1e6 for name in everyone}
+    cpu["producer"] = (
+        (produced.user + produced.system - producing.user - producing.system) / n * 1e6
+    )
     return {
+        "cpu_us_per_transaction": cpu,
+        "cpu_us_per_transaction_total": sum(cpu.values()),
         "rows": rows,
         "poison": poisoned,
         "dead_letters": dead_letters(url),
@@ -275,19 +300,15 @@ def sustained(
     }
 
 
-def faust_ceiling(settings: Settings, n: int, n_workers: int, folder: Path) -> dict[str, Any]:
-    """The same workers' shape, doing nothing but iterate: messages seen per second between
-    the first and the last of the ``n``."""
-    run = fresh_topics(settings)
-    counts = [folder / f"ceiling-{i}.count" for i in range(n_workers)]
+def _ceiling_workers(run: Settings, n_workers: int, folder: Path, tag: str) -> list[Process]:
     procs = []
-    for i, count in enumerate(counts):
+    for i in range(n_workers):
         env = {
             "CEILING_APP_ID": run.stream_app_id,
             "CEILING_BROKER": run.kafka_bootstrap_servers,
-            "CEILING_DATADIR": str(folder / f"ceiling-data-{i}"),
+            "CEILING_DATADIR": str(folder / f"{tag}-data-{i}"),
             "CEILING_TOPIC": run.topic_transactions,
-            "CEILING_COUNT_FILE": str(count),
+            "CEILING_COUNT_FILE": str(folder / f"{tag}-{i}.count"),
         }
         argv = [
             sys.executable,
@@ -297,10 +318,31 @@ def faust_ceiling(settings: Settings, n: int, n_workers: int, folder: Path) -> d
             "--loglevel",
             "warn",
         ]
-        procs.append(Process(argv, folder / f"ceiling-{i}.log", env))
+        procs.append(Process(argv, folder / f"{tag}-{i}.log", env))
+    return procs
+
+
+def _counts(folder: Path, tag: str, n_workers: int) -> list[int]:
+    files = [folder / f"{tag}-{i}.count" for i in range(n_workers)]
+    return [int(f.read_text() or 0) if f.exists() else 0 for f in files]
+
+
+def _check_ceiling(procs: list[Process], shares: list[int]) -> None:
+    for i, proc in enumerate(procs):
+        if proc.proc.poll() is not None:
+            raise RuntimeError(f"ceiling worker {i} exited; see {proc.log}")
+        if shares[i] <= 0:
+            raise RuntimeError(f"ceiling worker {i} saw nothing; see {proc.log}")
+
+
+def faust_ceiling(settings: Settings, n: int, n_workers: int, folder: Path) -> dict[str, Any]:
+    """The same workers' shape, doing nothing but iterate, beside a live producer: messages
+    seen per second between the first and the last of the ``n``."""
+    run = fresh_topics(settings)
+    procs = _ceiling_workers(run, n_workers, folder, "ceiling")
 
     def seen() -> int:
-        return sum(int(c.read_text() or 0) for c in counts if c.exists())
+        return sum(_counts(folder, "ceiling", n_workers))
 
     try:
         time.sleep(SETTLE_SECONDS)
@@ -327,16 +369,92 @@ def faust_ceiling(settings: Settings, n: int, n_workers: int, folder: Path) -> d
         took = time.monotonic() - started
         sender.join()
         time.sleep(1.0)  # each worker's last count
-        shares = [int(c.read_text() or 0) for c in counts]
-        for i, proc in enumerate(procs):
-            if proc.proc.poll() is not None:
-                raise RuntimeError(f"ceiling worker {i} exited; see {proc.log}")
-            if shares[i] <= 0:
-                raise RuntimeError(f"ceiling worker {i} saw nothing; see {proc.log}")
+        shares = _counts(folder, "ceiling", n_workers)
+        _check_ceiling(procs, shares)
     finally:
         for proc in procs:
             proc.stop()
     return {"messages": n, "seconds": took, "per_s": n / took, "per_worker": shares}
+
+
+def faust_ceiling_prefilled(
+    settings: Settings, n: int, n_workers: int, folder: Path
+) -> dict[str, Any]:
+    """The same iterating workers on a topic filled beforehand (no producer beside them):
+    timed from the moment every worker has seen messages (all joined, no rebalance left) to
+    the last of the ``n``."""
+    run = fresh_topics(settings)
+    produce(run, messages(n, seed=2))
+    procs = _ceiling_workers(run, n_workers, folder, "prefilled")
+    try:
+        deadline = time.monotonic() + 120
+        while min(_counts(folder, "prefilled", n_workers)) == 0:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the prefilled ceiling workers never all consumed")
+            time.sleep(0.01)
+        base, started = sum(_counts(folder, "prefilled", n_workers)), time.monotonic()
+        while sum(_counts(folder, "prefilled", n_workers)) < n:
+            if time.monotonic() - started > n / 500 + 120:
+                raise RuntimeError("the prefilled ceiling workers never finished")
+            time.sleep(0.01)
+        took = time.monotonic() - started
+        shares = _counts(folder, "prefilled", n_workers)
+        _check_ceiling(procs, shares)
+    finally:
+        for proc in procs:
+            proc.stop()
+    return {"messages": n - base, "seconds": took, "per_s": (n - base) / took, "per_worker": shares}
+
+
+def raw_ceiling(settings: Settings, n: int) -> dict[str, Any]:
+    """A plain aiokafka ``getmany`` loop (the client under Faust), one consumer, on a topic
+    filled beforehand: what reading alone costs, from the first batch to the last."""
+    from aiokafka import AIOKafkaConsumer
+
+    run = fresh_topics(settings)
+    produce(run, messages(n, seed=2))
+
+    async def read() -> tuple[int, float]:
+        consumer = AIOKafkaConsumer(
+            run.topic_transactions,
+            bootstrap_servers=run.kafka_bootstrap_servers,
+            group_id=f"raw-{uuid.uuid4().hex[:6]}",
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+        )
+        await consumer.start()
+        seen, started = 0, 0.0
+        try:
+            while seen < n:
+                batches = await consumer.getmany(timeout_ms=1000, max_records=10_000)
+                if batches and not started:
+                    started = time.perf_counter()
+                seen += sum(len(records) for records in batches.values())
+        finally:
+            await consumer.stop()
+        return seen, time.perf_counter() - started
+
+    seen, took = asyncio.run(read())
+    return {"messages": seen, "seconds": took, "per_s": seen / took}
+
+
+def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
+    """User + system CPU each process has used so far, its children included (PostgreSQL's
+    backends; those already gone are in the parent's children times)."""
+    used: dict[str, float] = {}
+    for name, pid in pids.items():
+        try:
+            root = psutil.Process(pid)
+            times = root.cpu_times()
+            total = times.user + times.system + times.children_user + times.children_system
+            for child in root.children(recursive=True):
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    child_times = child.cpu_times()
+                    total += child_times.user + child_times.system
+        except psutil.NoSuchProcess:
+            total = 0.0
+        used[name] = total
+    return used
 
 
 def naive(settings: Settings, url: str, service: str, seconds: float) -> dict[str, Any]:
@@ -471,12 +589,20 @@ def main() -> None:
             try:
                 results: dict[str, Any] = {"workers": args.workers}
                 print("sustained throughput...", flush=True)
-                results["sustained"] = sustained(settings, url, args.messages, args.workers, folder)
+                pids = {
+                    "broker": kafka.pid or 0,
+                    "postgresql": postgres.pid or 0,
+                    "model-service": service.proc.pid,
+                }
+                results["sustained"] = sustained(
+                    settings, url, args.messages, args.workers, folder, pids=pids
+                )
+                print(f"  CPU µs per transaction: {results['sustained']['cpu_us_per_transaction']}")
                 print(f"  {results['sustained']['per_s']:,.0f} tx/s", flush=True)
                 print(f"  stage seconds: {results['sustained']['stage_seconds']}", flush=True)
                 print(f"sustained with {args.poison:.1%} poison...", flush=True)
                 results["poisoned"] = sustained(
-                    settings, url, args.messages, args.workers, folder, args.poison
+                    settings, url, args.messages, args.workers, folder, args.poison, pids
                 )
                 print(f"  {results['poisoned']['per_s']:,.0f} tx/s", flush=True)
                 print("Faust's own ceiling...", flush=True)
@@ -484,6 +610,14 @@ def main() -> None:
                     settings, args.messages, args.workers, folder
                 )
                 print(f"  {results['faust_ceiling']['per_s']:,.0f} msg/s", flush=True)
+                print("Faust's own ceiling on a prefilled topic...", flush=True)
+                results["faust_ceiling_prefilled"] = faust_ceiling_prefilled(
+                    settings, args.messages, args.workers, folder
+                )
+                print(f"  {results['faust_ceiling_prefilled']['per_s']:,.0f} msg/s", flush=True)
+                print("raw aiokafka getmany, one consumer, prefilled...", flush=True)
+                results["raw_ceiling"] = raw_ceiling(settings, args.messages)
+                print(f"  {results['raw_ceiling']['per_s']:,.0f} msg/s", flush=True)
                 print("naive consumer...", flush=True)
                 results["naive"] = naive(settings, url, service_url, args.seconds)
                 print(f"  {results['naive']['per_s']:,.0f} tx/s", flush=True)
@@ -503,6 +637,10 @@ def main() -> None:
     results["ratios"] = {
         "pipeline_over_faust_ceiling": results["sustained"]["per_s"]
         / results["faust_ceiling"]["per_s"],
+        "pipeline_over_faust_ceiling_prefilled": results["sustained"]["per_s"]
+        / results["faust_ceiling_prefilled"]["per_s"],
+        "faust_prefilled_over_raw": results["faust_ceiling_prefilled"]["per_s"]
+        / results["raw_ceiling"]["per_s"],
         "pipeline_over_naive": results["sustained"]["per_s"] / results["naive"]["per_s"],
         "poisoned_over_clean": results["poisoned"]["per_s"] / results["sustained"]["per_s"],
     }

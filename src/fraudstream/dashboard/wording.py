@@ -37,7 +37,8 @@ def stream_state(row: Any, now: datetime | None = None) -> str:
 def _when(value: Any, now: datetime, word: str = "since") -> str:
     if not _present(value):
         return ""
-    at = pd.Timestamp(value).to_pydatetime()
+    stamp = pd.Timestamp(value)  # the dashboard's frames carry UTC without a zone
+    at = (stamp.tz_localize(UTC) if stamp.tzinfo is None else stamp).to_pydatetime()
     return f" {word} {at:%H:%M:%S} UTC ({_ago(now - at)} ago)"
 
 

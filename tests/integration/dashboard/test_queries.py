@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from fixtures.dashboard import OUTAGE, Seeded
@@ -103,5 +104,5 @@ def test_each_live_worker_says_what_it_does(db: ReadOnlyDatabase, seeded: Seeded
     assert states.loc["worker-b", "state"] == "retrying"
     assert states.loc["worker-b", "state_reason"] == OUTAGE
     # the latest report's, not an older one's (older reports carry no state)
-    latest = {m.worker: m.ts for m in seeded.latest_metrics()}
-    assert {w: states.loc[w, "ts"] for w in latest} == latest
+    latest = {m.worker: pd.Timestamp(m.ts).tz_convert(None) for m in seeded.latest_metrics()}
+    assert {w: pd.Timestamp(states.loc[w, "ts"]) for w in latest} == latest  # frames: UTC

@@ -52,5 +52,11 @@ def test_the_last_failure_follows_whatever_the_state() -> None:
     )
 
 
+def test_times_without_a_zone_are_utc_as_in_the_dashboards_frames() -> None:
+    naive = pd.Timestamp(NOW - timedelta(minutes=4)).tz_localize(None)
+    sentence = stream_state(row(state="retrying", state_since=naive), NOW)
+    assert sentence == "w1: retrying since 11:56:00 UTC (4 min ago)"
+
+
 def test_a_report_from_before_states_were_recorded_is_unknown() -> None:
     assert stream_state(row(), NOW) == "w1: unknown"
