@@ -107,6 +107,8 @@ class TransactionalProducer:
         self._runner = ThreadPoolExecutor(1, thread_name_prefix="kafka-transaction")
         self._deadline = 2 * timeout_seconds
         """The watchdog: a transaction still running after this is abandoned."""
+        self._generation = 0
+        """Moves on at each abandonment: a stuck call that returns late changes nothing."""
         self.committed_transactions = 0
         self.abandoned = 0
 
@@ -117,12 +119,14 @@ class TransactionalProducer:
             self._bounded(self._start, "starting Kafka transactions")
 
     def _start(self) -> None:
+        generation = self._generation
         producer = self._new_producer()
         try:
             producer.init_transactions(self._timeout)
         except KafkaException as exc:
             raise broker_error("start Kafka transactions", exc, self.bootstrap) from exc
-        self._producer = producer
+        if generation == self._generation:  # not abandoned meanwhile (a newer one may run)
+            self._producer = producer
 
     def _new_producer(self) -> _ConfluentProducer:
         try:
@@ -159,6 +163,7 @@ class TransactionalProducer:
         """Leave the stuck call to its thread and that thread to its producer; the next
         transaction starts afresh on a new thread and a new producer."""
         self.abandoned += 1
+        self._generation += 1
         log.error(
             "Kafka transaction stuck for %.0f s (librdkafka#5456); starting a new producer",
             self._deadline,

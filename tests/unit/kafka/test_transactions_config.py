@@ -45,3 +45,34 @@ def test_a_stuck_call_is_abandoned_and_the_next_one_runs_on_a_fresh_thread() -> 
     finally:
         release.set()
         producer.close()
+
+
+class _StuckProducer:
+    """A producer whose ``init_transactions`` returns only when released."""
+
+    def __init__(self, release: threading.Event) -> None:
+        self.release = release
+
+    def init_transactions(self, _timeout: float) -> None:
+        self.release.wait()
+
+
+def test_a_start_that_returns_after_it_was_abandoned_installs_nothing() -> None:
+    settings = Settings(_env_file=None, kafka_bootstrap_servers="127.0.0.1:1")  # type: ignore[call-arg]
+    producer = TransactionalProducer(
+        settings, transactional_id="t", group_id="g", timeout_seconds=0.1
+    )
+    release = threading.Event()
+    stuck = _StuckProducer(release)
+    producer._new_producer = lambda: stuck  # type: ignore[assignment,method-assign,return-value]
+    stuck_thread = producer._runner
+    try:
+        with pytest.raises(BrokerError, match="did not finish within"):
+            producer.start()
+        release.set()  # the stuck call returns now, late
+        stuck_thread.shutdown(wait=True)  # and its thread is done
+        assert producer._producer is None  # the next transaction starts a producer of its own
+    finally:
+        release.set()
+        producer._producer = None
+        producer.close()
