@@ -142,22 +142,23 @@ def test_worker_killed_between_store_and_commit_replays_without_duplicates(
         first = stack.worker()
         stack.produce(records)
         wait_for(lambda: len(stack.stored()) >= 1_500, 120, "1,500 verdicts stored")
-        # Kill only once the worker stored a batch after the freeze: that batch's Kafka
-        # transaction cannot have committed. (It may have been idle at the freeze, its last
-        # commit through: then thaw, let it go on, and freeze again.)
-        for _ in range(5):
+        # Kill only while verdicts are stored that the worker has not committed to Kafka: more
+        # rows in PostgreSQL than its scored counter, which moves after each commit. (It may
+        # have been idle at the freeze, its last commit through: then thaw, let it go on, and
+        # freeze again.)
+        for _ in range(10):
             dedicated_broker.freeze()
             try:
-                frozen_at = len(stack.stored())
                 settled = _settled(lambda: len(stack.stored()), quiet_seconds=3.0, timeout=30)
-                if settled > frozen_at:
+                committed = first.metric("fraudstream_stream_scored_total")
+                if committed is not None and settled > committed:
                     first.kill()
                     break
             finally:
                 dedicated_broker.thaw()
-            time.sleep(0.5)
+            time.sleep(0.3)
         else:
-            pytest.fail("the worker never stored a batch while the broker was frozen")
+            pytest.fail("the worker never held uncommitted verdicts while the broker was frozen")
         assert settled < len(records)  # killed with work in flight
         second = stack.worker()
         exactly_once(stack, records)
