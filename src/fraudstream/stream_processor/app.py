@@ -225,8 +225,8 @@ def build_app(settings: Settings) -> faust.App:
 
     @app.on_partitions_assigned.connect
     async def assigned(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
-        """Sent by Faust with the partitions assigned, before it fetches them: their committed
-        offsets become the floors below which an event is done (see :mod:`.pending`)."""
+        """Sent by Faust with the partitions assigned: their committed offsets become the
+        floors below which an event is done (see :mod:`.pending`)."""
         if not args:
             return
         topic = settings.topic_transactions
