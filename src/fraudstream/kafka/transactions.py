@@ -186,11 +186,28 @@ class TransactionalProducer:
                 producer.send_offsets_to_transaction(
                     positions, self._group.consumer_group_metadata(), self._timeout
                 )
-            producer.commit_transaction(self._timeout)
+            self._finish(producer)
         except KafkaException as exc:
             self._recover(producer, exc)
             raise broker_error("commit a Kafka transaction", _cause(exc), self.bootstrap) from exc
         self.committed_transactions += 1
+
+    def _finish(self, producer: _ConfluentProducer) -> None:
+        """Commit; a commit that timed out may still commit, so it is resumed (librdkafka: "retry
+        call to resume"), never aborted, until it finishes, fails for good, or the watchdog
+        gives up on it."""
+        generation = self._generation
+        while True:
+            try:
+                producer.commit_transaction(self._timeout)
+                return
+            except KafkaException as exc:
+                error = _cause(exc)
+                if not error.retriable() or error.txn_requires_abort():
+                    raise
+                if generation != self._generation:  # abandoned: a newer producer runs
+                    raise
+                log.warning("Kafka transaction not committed yet (%s); resuming", error)
 
     def _produce(self, producer: _ConfluentProducer, message: Outgoing) -> None:
         listed: list[tuple[str, str | bytes | None]] | None = (
