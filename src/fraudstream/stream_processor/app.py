@@ -230,7 +230,9 @@ def build_app(settings: Settings) -> faust.App:
         if not args:
             return
         topic = settings.topic_transactions
-        ours = [(tp.topic, tp.partition) for tp in args[0] if tp.topic == topic]
+        # with what the consumer holds now: a partition kept through the rebalance is ours too
+        held = {*args[0], *app.consumer.assignment()}
+        ours = sorted((tp.topic, tp.partition) for tp in held if tp.topic == topic)
         floors: Offsets = {}
         if pipeline.scorer is not None and ours:
             producer = pipeline.scorer.publisher.producer
