@@ -8,9 +8,10 @@ search budget, ``FRAUD_CHALLENGER_SEARCH_SECONDS``, 30 s by default), register i
 reference, move the alias and record the decision in PostgreSQL and MLflow.
 
 Set-up (not timed): a local PostgreSQL on a free port, a throw-away MLflow store, a champion
-trained on 100,000 simulated rows and registered twice (champion and challenger, so the cycle
-keeps the champion and retrains the challenger), then N drifted simulated rows (card testing
-joins the mix) stored with the champion's verdicts and their labels by COPY.
+trained on 100,000 simulated rows and registered twice (champion, with its drift reference, and
+challenger, so the cycle keeps the champion and retrains the challenger), then N drifted
+simulated rows (card testing joins the mix) stored with the champion's verdicts and their
+labels by COPY.
 
 Baseline measured in the same run: reading the same window with the generic sync reader
 (``storage.frames.labelled_frame``: psycopg rows into pandas) against the COPY reader the job
@@ -39,17 +40,19 @@ import psycopg
 from pydantic import SecretStr
 
 from _common import versions, write_result
+from fraudstream.artifact import ScoringModel
 from fraudstream.champion_challenger.job import run_once
 from fraudstream.config import Settings
 from fraudstream.features import batch_features
+from fraudstream.registry import Registry
 from fraudstream.schema import FEED_COLUMNS
 from fraudstream.simulator import Scenario, SimParams, Simulator
 from fraudstream.sources import read_frame
 from fraudstream.storage.frames import labelled_frame
 from fraudstream.storage.models import SCORED_COLUMNS
 from fraudstream.storage.window import stored_window
-from fraudstream.trainer.artifact import ScoringModel
 from fraudstream.trainer.pipeline import train
+from fraudstream.trainer.reference import write_reference
 from fraudstream.trainer.tracking import log_run
 
 TARGET_SECONDS = 300.0
@@ -68,10 +71,10 @@ PHASES = (
     ("log_register_and_reference", ("registered version ",)),
     ("move_alias", ("challenger -> version ",)),
 )
-"""The drift phase builds the champion's drift reference from its training source (once per
-version); after the alias move come the PostgreSQL record, the MLflow decision run and the
-announcement, which waits up to FRAUD_KAFKA_TIMEOUT_SECONDS (2 s here) for a broker the
-benchmark does not start."""
+"""The drift phase reads the champion's drift reference (written at set-up, as the trainer
+does) and featurises the window; after the alias move come the PostgreSQL record, the MLflow
+decision run and the announcement, which waits up to FRAUD_KAFKA_TIMEOUT_SECONDS (2 s here) for
+a broker the benchmark does not start."""
 
 
 @contextlib.contextmanager
@@ -157,7 +160,16 @@ def one_size(rows: int, admin_url: str | None, champion: Any, folder: Path) -> d
             challenger_metrics_port=0,
             kafka_timeout_seconds=2,
         )
-        log_run(champion, settings, register_as="champion")
+        logged = log_run(champion, settings, register_as="champion")
+        write_reference(  # as `fraudstream train` does: the job only reads it
+            Registry(settings),
+            logged.run_id,
+            read_frame(CHAMPION_SOURCE, settings),
+            champion.model,
+            source=CHAMPION_SOURCE,
+            rows=settings.drift_reference_rows,
+            description=f"version {logged.version}, trained on {CHAMPION_SOURCE}",
+        )
         log_run(champion, settings, register_as="challenger")
         started = time.perf_counter()
         frame = traffic(rows)

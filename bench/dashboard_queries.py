@@ -36,11 +36,11 @@ from psycopg import sql
 from _common import versions, write_result
 from fraudstream.config import Settings
 from fraudstream.dashboard import queries
-from fraudstream.dashboard.db import ReadOnlyDatabase
 from fraudstream.local.postgres import admin_url, postgres_spec
 from fraudstream.local.process import free_port, running
 from fraudstream.schema import CATEGORIES
 from fraudstream.storage.migrate import apply_migrations
+from fraudstream.storage.readonly import ReadOnlyDatabase
 
 DAY = timedelta(hours=24)
 HOUR = timedelta(hours=1)

@@ -12,7 +12,7 @@
 Metrics: ROC-AUC; PR-AUC on the rows as they are (fraud-enriched: about 25 % fraud) and
 re-weighted to the natural base rate of fraudTest (2,145 frauds among 555,719 rows): every fraud
 weighs 1 and every non-fraud ``frauds * (1 - rate) / (rate * non_frauds)``, so that the
-weighted fraud share equals the natural one (``fraudstream.metrics.natural_rate_weights``).
+weighted fraud share equals the natural one (``fraudstream.quality.natural_rate_weights``).
 Precision-like figures are not comparable with a natural-rate stream; ranking metrics are.
 
 Usage: ``.venv/bin/python bench/real_data.py [--real PATH] [--sim-model PATH] [--sim-rows N]``;
@@ -33,11 +33,11 @@ import numpy as np
 import pandas as pd
 
 from _common import RESULTS, versions, write_result
+from fraudstream.artifact import read_artifact
 from fraudstream.config import Settings
 from fraudstream.features import STATELESS_NAMES, batch_features
-from fraudstream.metrics import natural_rate_weights, pr_auc, roc_auc
+from fraudstream.quality import natural_rate_weights, pr_auc, roc_auc
 from fraudstream.sources import read_frame
-from fraudstream.trainer.artifact import read_artifact
 from fraudstream.trainer.evaluation import Scored, score_frame
 from fraudstream.trainer.families import DEFAULTS, fit
 from fraudstream.trainer.pipeline import train

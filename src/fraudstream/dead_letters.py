@@ -1,13 +1,15 @@
 """The dead-letter contract: what a message set aside carries, whoever set it aside.
 
 The producer (a record it could not send), the stream (a message it could not score) and its
-labels sink (a message that is not a label) all write to the dead-letter topic the same way: the
-original key and bytes, and the headers below. Anyone can replay a dead letter once its cause is
-fixed, and read why it is there without fraudstream's code.
+labels sink (a message that is not a label) all write to the dead-letter topic the same way,
+through :func:`letter`: the original key and bytes, and the headers below. Anyone can replay a
+dead letter once its cause is fixed, and read why it is there without fraudstream's code. (The
+stream also mirrors its dead letters in PostgreSQL: ``stream_processor.publish.DeadLetters``.)
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
@@ -56,3 +58,23 @@ def headers(
     if truncated is not None:
         found.append((TRUNCATED_HEADER, str(truncated).encode()))
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class Letter:
+    """A dead letter ready to produce: what is kept of the message, and why it was set aside."""
+
+    key: bytes | None
+    value: bytes | None
+    reason: str
+    """The reason as the headers carry it (one line, bounded)."""
+    headers: list[tuple[str, bytes]]
+
+
+def letter(
+    key: bytes | None, value: bytes | None, reason: str, source: str, failed_at: datetime
+) -> Letter:
+    """The dead letter of a message, as every writer sends it: cut to fit, with its headers."""
+    key, value, truncated = fit(key, value)
+    reason = clean_reason(reason)
+    return Letter(key, value, reason, headers(reason, source, failed_at, truncated))

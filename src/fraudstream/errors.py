@@ -1,4 +1,4 @@
-"""The one exception tree of fraudstream.
+"""The exception tree of what fraudstream's commands, workers and jobs can fail with.
 
 Errors from the libraries underneath (confluent-kafka, asyncpg, mlflow, httpx, boto3) are caught
 at the boundary that calls them and re-raised as one of these, ``from`` the original, so that no
@@ -16,12 +16,18 @@ foreign exception type leaks inward and every message says what the operator sho
     │   │   ├── DatabaseUnavailable   down, unreachable or restarting: retry later
     │   │   ├── RowsRefused           the server refused the rows: a retry cannot succeed
     │   │   └── StateConflict         a card's state moved under this worker: redo from fresh
-    │   ├── RegistryError           MLflow tracking / registry
-    │   └── ModelServiceError       the model service (HTTP)
+    │   └── RegistryError           MLflow tracking / registry
     ├── ModelError                  a model cannot be used
     │   ├── ModelNotFound           no version behind a name or alias
-    │   └── ModelIncompatible       library or feature-pipeline versions do not match
+    │   ├── ModelIncompatible       library or feature-pipeline versions do not match
+    │   └── NoDriftReference        the version was registered without its drift reference
     └── LocalStackError             the no-Docker launcher could not start or stop a component
+
+Outside the tree, on purpose: the exceptions that live and die inside one HTTP request of the
+model service (an empty or oversized batch, a body that is not JSON or breaks the schema, a
+missing token, a service not ready yet; raised in :mod:`fraudstream.wire` and the
+``model_service`` modules). Each is turned into its status and error body by
+:mod:`fraudstream.model_service.problems` and never reaches an operator or another component.
 """
 
 from __future__ import annotations
@@ -113,10 +119,6 @@ class RegistryError(InfrastructureError):
     """The MLflow tracking server or model registry did not answer, or refused an operation."""
 
 
-class ModelServiceError(InfrastructureError):
-    """The model service did not give a usable answer."""
-
-
 class ModelError(FraudstreamError):
     """A model cannot be used."""
 
@@ -127,6 +129,11 @@ class ModelNotFound(ModelError):
 
 class ModelIncompatible(ModelError):
     """The model was built with library or feature versions this process cannot serve."""
+
+
+class NoDriftReference(ModelError):
+    """The version's run holds no drift reference (the trainer writes one with each model), so
+    its drift cannot be measured; the monitor never rebuilds it from the training data."""
 
 
 class LocalStackError(FraudstreamError):

@@ -1,8 +1,9 @@
 """Logging set-up shared by every long-running component.
 
-Structured, one line per event: ``time level logger message key=value...``. Components log
-through the standard library; this module only chooses the format and the level, once, at an
-entry point.
+Plain text, one line per event: ``time level logger message``, the message as the component
+wrote it (no key=value fields, no JSON). Components log through the standard library; this
+module only chooses that format and the level, once, at an entry point, and quiets the chatty
+libraries underneath.
 """
 
 from __future__ import annotations

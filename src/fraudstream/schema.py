@@ -2,7 +2,9 @@
 
 This module is the single source of truth for the data contract. The producer, the stream
 processor, the model service, the trainer's loader and the simulator all import it; none of
-them restates a column name, a format or a bound.
+them restates a column name, a format or a bound. The messages between processes are here too:
+the model service's answer (:class:`Prediction`, and the API key's header), the verdict and
+the label on their topics.
 
 Two shapes of the same rules: :class:`Transaction` checks one record (Kafka message, API item,
 HTTP feed answer) and :func:`check_frame` checks a whole pandas frame at once (files of a
@@ -324,6 +326,9 @@ def parse_transactions(
 # -- the verdict ----------------------------------------------------------------------------------
 
 VERDICT_SCHEMA_VERSION: Final = 1
+
+API_KEY_HEADER: Final = "X-API-Key"
+"""The header of ``POST /predict`` that carries the API key (``FRAUD_API_KEY``), when one is set."""
 
 
 class Reason(BaseModel):

@@ -3,7 +3,7 @@
 The training run of every version logged ``data_report.json`` (see
 :mod:`fraudstream.trainer.tracking`): its source says whether the model learnt from stored
 rows (``db://labelled...``) and its end is the latest transaction it saw, which
-:func:`fraudstream.champion_challenger.window.plan` keeps out of the evaluation.
+:func:`fraudstream.spans.plan` keeps out of the evaluation.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Final
 
+from fraudstream.artifact import ScoringModel
 from fraudstream.registry import Alias, Registry
-from fraudstream.trainer.artifact import ScoringModel
 
 STORED_SOURCE: Final = "db://"
 """Prefix of the data source of a model trained on the stored, labelled transactions."""

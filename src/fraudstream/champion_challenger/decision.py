@@ -15,7 +15,7 @@ rows with a few thousand frauds then cost milliseconds per draw.
 
 Metrics:
 
-- ``pr_auc``: average precision (step-wise; :func:`fraudstream.metrics.pr_auc`);
+- ``pr_auc``: average precision (step-wise; :func:`fraudstream.quality.pr_auc`);
 - ``cost``: over the window, the fraud amount each model flags at its own threshold, minus
   ``review_cost`` per flagged transaction (what the analysts' time costs).
 """

@@ -40,15 +40,15 @@ from fraudstream.champion_challenger.decision import (
     rule,
     too_few_frauds,
 )
-from fraudstream.champion_challenger.lock import RunLock
 from fraudstream.champion_challenger.record import log_decision_quietly, store_decision
 from fraudstream.champion_challenger.retrain import Retrained, recent_labelled, retrain
 from fraudstream.champion_challenger.scoring import Scored, offline_scores, stored_scores
-from fraudstream.champion_challenger.window import Spans, plan
 from fraudstream.config import Settings
 from fraudstream.errors import DataError, DataRefused, FraudstreamError, ModelError
 from fraudstream.registry import Alias, Registry
 from fraudstream.schema import LABEL_COLUMN
+from fraudstream.spans import Spans, plan
+from fraudstream.storage.lock import RunLock
 from fraudstream.storage.models import ChallengerDecision, DriftReport
 from fraudstream.storage.window import latest_transaction_time
 
@@ -206,38 +206,31 @@ class _Run:
 
     def _measure_drift(self, registry: Registry, frame: pd.DataFrame) -> DriftReport | None:
         """The drift of the recent window against the champion's reference; a report that
-        cannot be made (no recent rows, no reachable training source) does not stop the run."""
+        cannot be made (no recent rows, no drift reference) does not stop the run."""
         from fraudstream.monitoring import metrics as drift_metrics
-        from fraudstream.monitoring.monitor import as_report, window_drift
-        from fraudstream.monitoring.reference import reference_for
+        from fraudstream.monitoring.run import measure_drift
 
         champion, spans = self.champion, self.spans
         assert champion is not None
         assert spans is not None
         try:
-            reference = reference_for(registry, champion.version, champion.model, self.settings)
-            self.drift = window_drift(
+            check = measure_drift(
+                registry,
+                champion.version,
+                champion.model,
                 frame,
                 self._features_of(frame),
-                spans.drift_start,
-                champion.model,
-                reference,
-                self.settings.drift_psi_threshold,
+                spans,
+                self.settings,
             )
         except (DataError, ModelError) as exc:
             log.warning("no drift report this run: %s", exc)
             self.drift_error = str(exc)
             return None
+        self.drift = check.result
         drift_metrics.publish(self.drift)
         self.say(f"drift: {self.drift.summary()}")
-        return as_report(
-            self.drift,
-            start=spans.drift_start,
-            end=spans.now,
-            reference=reference,
-            model_name=self.settings.model_name,
-            model_version=champion.version,
-        )
+        return check.report
 
     def _retrain(self, registry: Registry, frame: pd.DataFrame) -> tuple[Retrained | None, str]:
         """The new challenger, or None with the reason it was not made."""

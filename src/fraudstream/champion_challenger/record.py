@@ -12,18 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import Callable
-from typing import Any, TypeVar
 
 from fraudstream.config import Settings
-from fraudstream.errors import FraudstreamError, RegistryError
-from fraudstream.registry import Registry
+from fraudstream.errors import FraudstreamError
+from fraudstream.registry import RunRecord, log_run
 from fraudstream.storage.models import ChallengerDecision, DriftReport
 from fraudstream.storage.repository import Repository
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 
 async def _store(
@@ -49,31 +45,6 @@ def store_decision(
     return decision_id
 
 
-def store_drift_report(settings: Settings, report: DriftReport) -> int:
-    """Record a drift report on its own (``fraudstream monitor drift``)."""
-
-    async def store() -> int:
-        async with Repository.connect(settings, application="fraudstream-monitor") as repo:
-            return await repo.record_drift_report(report)
-
-    return asyncio.run(store())
-
-
-def _mlflow(settings: Settings, what: str, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
-    from mlflow.exceptions import MlflowException
-
-    try:
-        return fn(*args, **kw)
-    except MlflowException as exc:
-        raise RegistryError(
-            f"{what}: MLflow at {settings.tracking_uri} failed: {exc.message}"
-        ) from exc
-    except OSError as exc:
-        raise RegistryError(
-            f"{what}: cannot reach MLflow at {settings.tracking_uri}: {exc}"
-        ) from exc
-
-
 def _figures(decision: ChallengerDecision) -> dict[str, float]:
     figures: dict[str, float] = {"n_rows": decision.n_rows, "n_frauds": decision.n_frauds}
     for name in ("champion", "challenger", "difference"):
@@ -96,29 +67,14 @@ def log_decision(
 ) -> str:
     """Record the decision as an MLflow run; returns the run id (RegistryError when MLflow
     cannot take it)."""
-    from mlflow.entities import Metric, Param, RunTag
-
-    scoped = settings.model_copy(update={"mlflow_experiment": settings.challenger_experiment})
-    registry = Registry(scoped)
-    client = registry.client
-    experiment = registry.experiment_id()
     tags = {
         "fraudstream.action": decision.action,
         "fraudstream.model_name": decision.model_name,
+        "fraudstream.reason": decision.reason[:5000],
         "mlflow.note.content": decision.reason,
     }
     if decision_id is not None:
         tags["fraudstream.decision_id"] = str(decision_id)
-    run = _mlflow(
-        settings,
-        "create the decision run",
-        client.create_run,
-        experiment,
-        run_name=f"{decision.action}-{decision.champion_version}-vs-{decision.challenger_version}",
-        tags=tags,
-    )
-    run_id: str = run.info.run_id
-    now_ms = int(time.time() * 1000)
     params = {
         "metric": decision.metric,
         "champion_version": decision.champion_version,
@@ -130,26 +86,17 @@ def log_decision(
         "window_end": decision.window_end,
         "action": decision.action,
     }
-    _mlflow(
-        settings,
-        "log the decision",
-        client.log_batch,
-        run_id,
-        metrics=[Metric(k, float(v), now_ms, 0) for k, v in _figures(decision).items()],
-        params=[Param(k, str(v)) for k, v in params.items() if v is not None],
-        tags=[RunTag("fraudstream.reason", decision.reason[:5000])],
+    record = RunRecord(
+        name=f"{decision.action}-{decision.champion_version}-vs-{decision.challenger_version}",
+        tags=tags,
+        params={k: v for k, v in params.items() if v is not None},
+        metrics=_figures(decision),
+        documents={"decision.json": decision.model_dump(mode="json")},
     )
-    _mlflow(
-        settings,
-        "log decision.json",
-        client.log_dict,
-        run_id,
-        decision.model_dump(mode="json"),
-        "decision.json",
+    logged = log_run(
+        settings, settings.challenger_experiment, record, failed=decision.action == "failed"
     )
-    status = "FAILED" if decision.action == "failed" else "FINISHED"
-    _mlflow(settings, "close the decision run", client.set_terminated, run_id, status)
-    return run_id
+    return logged.run_id
 
 
 def log_decision_quietly(

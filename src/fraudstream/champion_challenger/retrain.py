@@ -6,7 +6,7 @@ the end of the evaluation window to its end, plus, when ``challenger_train_histo
 data source (the original training file, say), that source's rows from before the recent ones.
 The search budget is ``challenger_search_seconds`` rather than the trainer's own, so that a
 retraining fits in a scheduled cycle. The model is registered with its drift reference (see
-:mod:`fraudstream.monitoring.reference`), and its data report's source begins with
+:mod:`fraudstream.trainer.reference`), and its data report's source begins with
 ``db://labelled`` so that later runs keep its training rows out of their evaluation.
 """
 
@@ -89,10 +89,9 @@ def retrain(
 ) -> Retrained:
     """Train on ``recent`` (plus the history source of the settings), log the run, register
     the model with its drift reference; raise DataRefused when the rows cannot train a model."""
-    from fraudstream.monitoring.reference import reference_from_frame, save_reference
     from fraudstream.trainer.pipeline import train
+    from fraudstream.trainer.reference import write_reference
     from fraudstream.trainer.tracking import log_run
-    from fraudstream.trainer.validation import prepare
 
     say = progress or (lambda message: log.info("%s", message))
     source = f"db://labelled?since={since:{_ISO}}&until={until:{_ISO}}"
@@ -110,14 +109,15 @@ def retrain(
         logged = log_run(result, settings, register_as="none")
     version = registry.register(logged.model_uri, logged.run_id)
     registry.set_run_tag(logged.run_id, TRAINED_BY_TAG, TRAINED_BY)
-    clean, _ = prepare(frame, source)
-    reference = reference_from_frame(
-        clean,
+    write_reference(
+        registry,
+        logged.run_id,
+        frame,
         result.model,
+        source=source,
         rows=settings.drift_reference_rows,
         description=f"version {version}, trained on {source}",
     )
-    save_reference(registry, logged.run_id, reference)
     quality = f"test PR-AUC {result.test.pr_auc:.4f}"
     say(f"registered version {version} ({result.winner.family}, {quality})")
     return Retrained(

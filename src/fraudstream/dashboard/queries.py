@@ -1,13 +1,13 @@
 """Every number the dashboard shows, as one SQL statement each, aggregated by PostgreSQL.
 
-The functions take a :class:`~fraudstream.dashboard.db.Reader` and plain values and return a
+The functions take a :class:`~fraudstream.storage.readonly.Reader` and plain values and return a
 frame; nothing here knows Streamlit, so the tests call them on a seeded database directly.
 Whole tables never travel: counts, histograms (``width_bucket``) and time series (``date_bin``)
 are computed by the server, lists carry a ``LIMIT``, and every scan is bounded by a time window
 on an indexed column (``scored_at``, ``ts``, ``failed_at``, ``labelled_at``, ``created_at``;
 see ``storage/migrations/0001_initial.sql``). Windows are relative to the server's ``now()``,
 so a cached result stays valid for everybody who asks for the same window. Every time in a
-frame is UTC (see :class:`~fraudstream.dashboard.db.ReadOnlyDatabase`).
+frame is UTC (see :class:`~fraudstream.storage.readonly.ReadOnlyDatabase`).
 
 SQL text is built only from the constants of this module; values always travel as parameters.
 """
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Final
 
-from fraudstream.dashboard.db import Reader
+from fraudstream.storage.readonly import Reader
 
 if TYPE_CHECKING:
     import pandas as pd

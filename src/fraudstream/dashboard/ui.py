@@ -16,8 +16,8 @@ import streamlit as st
 
 from fraudstream.config import Settings, load_settings
 from fraudstream.dashboard import queries
-from fraudstream.dashboard.db import ReadOnlyDatabase
 from fraudstream.errors import FraudstreamError
+from fraudstream.storage.readonly import ReadOnlyDatabase
 
 T = TypeVar("T")
 

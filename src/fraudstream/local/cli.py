@@ -144,12 +144,12 @@ def key_figures(settings: Settings) -> list[str]:
     """
     import pandas as pd
 
-    from fraudstream.dashboard.db import ReadOnlyDatabase
     from fraudstream.dashboard.queries import live_now, stream_states, traffic
     from fraudstream.dashboard.wording import stream_state
     from fraudstream.errors import FraudstreamError
     from fraudstream.local.components import stack_settings
     from fraudstream.registry import Registry
+    from fraudstream.storage.readonly import ReadOnlyDatabase
 
     lines: list[str] = []
     # the dashboard's own queries: "now" means the same thing on the page and here

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from fraudstream.config import ENV_PREFIX, Settings
+from fraudstream.config import ENV_PREFIX, LOCAL_DATABASE, Settings
 from fraudstream.local.process import ProcessSpec, port_open
 from fraudstream.local.stack import Component, logs_dir
 
@@ -133,18 +133,12 @@ def _postgres(settings: Settings) -> ProcessSpec:
 
 def _migrate(settings: Settings) -> None:
     """Our schema, and the database the MLflow server keeps its store in."""
-    import psycopg
-
     from fraudstream.local.postgres import admin_url
     from fraudstream.storage.migrate import migrate_sync
+    from fraudstream.storage.server import ensure_database
 
     migrate_sync(settings)
-    with psycopg.connect(admin_url(database_port(settings)), autocommit=True) as conn:
-        exists = conn.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", (MLFLOW_DATABASE,)
-        ).fetchone()
-        if exists is None:
-            conn.execute(f'CREATE DATABASE "{MLFLOW_DATABASE}" OWNER fraudstream')
+    ensure_database(admin_url(database_port(settings)), MLFLOW_DATABASE, LOCAL_DATABASE)
 
 
 def mlflow_url(settings: Settings) -> str:

@@ -142,16 +142,9 @@ def postgres_spec(settings: Settings, data_dir: Path, port: int | None = None) -
 
 def probe(port: int) -> bool:
     """True when the server accepts the application's login and answers ``SELECT 1``."""
-    import psycopg
+    from fraudstream.storage.server import answers
 
-    try:
-        with psycopg.connect(
-            host=HOST, port=port, user=LOCAL_DATABASE, dbname=LOCAL_DATABASE, connect_timeout=2
-        ) as conn:
-            row = conn.execute("SELECT 1").fetchone()
-    except psycopg.Error:
-        return False
-    return row == (1,)
+    return answers(f"postgresql://{LOCAL_DATABASE}@{HOST}:{port}/{LOCAL_DATABASE}")
 
 
 def ensure_cluster(data_dir: Path, *, user: str | None = None) -> Path:

@@ -22,21 +22,19 @@ from fraudstream.errors import StorageError
 from fraudstream.model_service import api, metrics, problems
 from fraudstream.model_service.live import LiveModels, ModelSource
 from fraudstream.model_service.schemas import PredictItem
-from fraudstream.model_service.shadow import ShadowScorer, ShadowStore
+from fraudstream.model_service.shadow import ShadowScorer
 from fraudstream.model_service.watcher import AliasWatcher
+from fraudstream.schema import API_KEY_HEADER
 from fraudstream.storage.models import ShadowScore
 from fraudstream.storage.repository import Repository
 
 log = logging.getLogger(__name__)
 
 
-def create_app(
-    settings: Settings,
-    source: ModelSource | None = None,
-    shadow_store: ShadowStore | None = None,
-) -> FastAPI:
-    """The FastAPI app. ``source`` defaults to the MLflow registry of the settings and
-    ``shadow_store`` to PostgreSQL; tests may pass their own real implementations."""
+def create_app(settings: Settings, source: ModelSource | None = None) -> FastAPI:
+    """The FastAPI app. ``source`` defaults to the MLflow registry of the settings; tests that
+    run the service in-process pass a source holding one model they trained, so no MLflow
+    server is needed. Shadow scores always go to the PostgreSQL of the settings."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -45,11 +43,8 @@ def create_app(
         watcher = AliasWatcher(settings, model_source, live)
         app.state.live = live
         async with contextlib.AsyncExitStack() as stack:
-            store = shadow_store
-            if store is None:
-                lazy = _LazyShadowStore(settings)
-                stack.push_async_callback(lazy.aclose)
-                store = lazy
+            store = _LazyShadowStore(settings)
+            stack.push_async_callback(store.aclose)
             shadow = ShadowScorer(live, store)
             app.state.shadow = shadow
             await watcher.sync()
@@ -85,7 +80,7 @@ def create_app(
             CORSMiddleware,
             allow_origins=settings.service_cors_origins,
             allow_methods=["GET", "POST"],
-            allow_headers=["Content-Type", "X-API-Key"],
+            allow_headers=["Content-Type", API_KEY_HEADER],
         )
     app.add_middleware(metrics.CountRequests)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

@@ -1,5 +1,11 @@
-"""The HTTP contract of the model service: request items, model info, errors (the answer item,
-:class:`fraudstream.schema.Prediction`, is shared with the stream that reads it)."""
+"""The HTTP contract of the model service: request items, model info, errors.
+
+What the stream reads of it lives in :mod:`fraudstream.schema` (the answer item
+:class:`~fraudstream.schema.Prediction`, the API key's header). The request item stays here: its
+``history`` is :class:`~fraudstream.features.CardHistory`, and the features build on the schema,
+so the schema cannot import them; the stream writes the same two parts, the transaction and the
+history, each serialised by its own model (``stream_processor.scorer.request_body``).
+"""
 
 from __future__ import annotations
 

@@ -20,17 +20,17 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from fraudstream.artifact import ScoringModel
 from fraudstream.errors import FieldProblem, InvalidTransaction
 from fraudstream.features import transaction_features
-from fraudstream.model_service.live import ScoringModel, verdict_rows
+from fraudstream.model_service.live import verdict_rows
 from fraudstream.model_service.schemas import PredictItem
-from fraudstream.schema import EXAMPLE_RECORD
+from fraudstream.schema import EXAMPLE_RECORD, Prediction
 from fraudstream.wire import InvalidBatch
 
 log = logging.getLogger(__name__)
 
 Features = npt.NDArray[np.float64]
-Row = dict[str, object]
 
 _CANARY = PredictItem.model_validate(EXAMPLE_RECORD)
 """A real Sparkov transaction every working model scores (the first row of fraudTrain.csv)."""
@@ -44,7 +44,7 @@ class ModelBroken(Exception):
 @dataclass(frozen=True, slots=True)
 class Scored:
     features: Features
-    rows: list[Row]
+    rows: list[Prediction]
 
 
 def score_batch(

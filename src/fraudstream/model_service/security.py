@@ -11,6 +11,7 @@ import hmac
 from fastapi import Request
 
 from fraudstream.config import Settings
+from fraudstream.schema import API_KEY_HEADER
 
 
 class Unauthorized(Exception):
@@ -22,9 +23,6 @@ class BodyTooLarge(Exception):
 
     def __init__(self, limit: int) -> None:
         super().__init__(f"the request body is larger than {limit} bytes")
-
-
-API_KEY_HEADER = "X-API-Key"
 
 
 def check_api_key(settings: Settings, request: Request) -> None:

@@ -13,16 +13,14 @@ import contextlib
 import logging
 import threading
 import uuid
-from typing import get_args
 
 from fraudstream.config import Settings
 from fraudstream.errors import FraudstreamError, ModelError
 from fraudstream.model_service import metrics
-from fraudstream.model_service.live import Alias, LiveModels, ModelSource
+from fraudstream.model_service.live import LiveModels, ModelSource
+from fraudstream.registry import ALIASES, Alias
 
 log = logging.getLogger(__name__)
-
-ALIASES: tuple[Alias, ...] = get_args(Alias)
 
 
 class AliasWatcher:

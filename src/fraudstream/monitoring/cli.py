@@ -11,8 +11,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from fraudstream.errors import DataError
-
 out = Console()
 
 
@@ -37,45 +35,16 @@ def drift(
     """Compare the last FRAUD_DRIFT_WINDOW_DAYS of stored transactions with the champion's
     training reference: PSI per feature, KS per numeric feature, score drift, fraud rate."""
     from fraudstream import logs
-    from fraudstream.champion_challenger.record import store_drift_report
-    from fraudstream.champion_challenger.window import plan
     from fraudstream.config import load_settings
-    from fraudstream.features import batch_features
-    from fraudstream.monitoring.monitor import as_report, window_drift
-    from fraudstream.monitoring.reference import reference_for
-    from fraudstream.registry import Registry
-    from fraudstream.storage.window import latest_transaction_time, stored_window
+    from fraudstream.monitoring.run import check_drift
 
     settings = load_settings()
     logs.configure("WARNING")
     logging.getLogger("mlflow").setLevel(logging.ERROR)
-    url = settings.database_url.get_secret_value()
     with out.status("finding the champion and the latest transaction") as status:
-        registry = Registry(settings)
-        model = registry.load_alias("champion")
-        now = as_of or latest_transaction_time(url)
-        if now is None:
-            raise DataError("no stored transactions yet: nothing to compare with the reference")
-        spans = plan(now, settings)
-        start = spans.drift_start
-        status.update("reading the recent window")
-        frame = stored_window(url, start - spans.drift_history, spans.read_end)
-        status.update(f"the training reference of version {model.version}")
-        reference = reference_for(registry, model.version, model, settings)
-        status.update(f"features of {len(frame):,} rows")
-        features = batch_features(frame).to_numpy()
-        result = window_drift(
-            frame, features, start, model, reference, settings.drift_psi_threshold
-        )
-    report = as_report(
-        result,
-        start=start,
-        end=now,
-        reference=reference,
-        model_name=settings.model_name,
-        model_version=model.version,
-    )
-    report_id = store_drift_report(settings, report) if store else None
+        check = check_drift(settings, as_of=as_of, store=store, progress=status.update)
+    report, report_id = check.report, check.report_id
+    start, now = report.window_start, report.window_end
     if as_json:
         out.print_json(json.dumps({"id": report_id, **report.model_dump(mode="json")}))
         return

@@ -23,7 +23,7 @@ from fraudstream.storage.models import DriftReport
 if TYPE_CHECKING:
     import pandas as pd
 
-    from fraudstream.trainer.artifact import ScoringModel
+    from fraudstream.artifact import ScoringModel
 
 
 def window_drift(

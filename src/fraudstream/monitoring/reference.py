@@ -7,17 +7,19 @@ training fraud rate, as one ``drift_reference.npz`` file in the model's MLflow r
 rather than histograms, because KS needs values and PSI's bins are drawn from the reference's
 quantiles at report time; 5,000 rows keep PSI and KS stable to about ±0.01 and weigh ~1 MB.
 
-The challenger job writes it when it registers a model. A model registered by any other path
-(``fraudstream train``, the first champion of ``fraudstream up``) gets it on its first report:
-its training source (from the run's data report) is read again, featurised, sampled, and the
-file is added to the run, so the cost is paid once per model version.
+Training writes it, monitoring only reads it: ``fraudstream train`` (and so the first champion of
+``fraudstream up``) and the challenger job's retraining add the file to the run they register
+(:mod:`fraudstream.trainer.reference`), while the training rows are at hand. A version
+registered without it (by an older release, or by logging a run without that step) has no drift
+report: :func:`stored_reference` raises :class:`~fraudstream.errors.NoDriftReference` rather
+than reading the training source again, which would make the monitor depend on the trainer's
+data preparation and on a source that may have gone.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import logging
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,17 +28,14 @@ from typing import TYPE_CHECKING, Final
 import numpy as np
 import numpy.typing as npt
 
-from fraudstream.errors import DataError, ModelIncompatible
+from fraudstream.errors import DataError, ModelIncompatible, NoDriftReference
 from fraudstream.features import FEATURE_NAMES, FEATURE_VERSION
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from fraudstream.config import Settings
+    from fraudstream.artifact import ScoringModel
     from fraudstream.registry import Registry
-    from fraudstream.trainer.artifact import ScoringModel
-
-log = logging.getLogger(__name__)
 
 REFERENCE_FILE: Final = "drift_reference.npz"
 
@@ -135,35 +134,15 @@ def save_reference(registry: Registry, run_id: str, reference: Reference) -> Non
         registry.log_run_file(run_id, path)
 
 
-def reference_for(
-    registry: Registry, version: str, model: ScoringModel, settings: Settings
-) -> Reference:
-    """The reference of a registered version: its run's file, else rebuilt from its training
-    source and saved to the run (once per version). Raises DataError (e.g. SourceError) when
-    neither is possible, with the reason."""
+def stored_reference(registry: Registry, version: str) -> Reference:
+    """The reference saved in a registered version's run; NoDriftReference when it has none."""
     run_id = registry.run_of(version)
     with tempfile.TemporaryDirectory(prefix="fraudstream-reference-") as tmp:
         stored = registry.run_file(run_id, REFERENCE_FILE, Path(tmp))
-        if stored is not None:
-            return Reference.from_bytes(stored.read_bytes())
-        report = registry.run_file(run_id, "data_report.json", Path(tmp))
-        if report is None:
-            raise DataError(
-                f"version {version} has neither a drift reference nor a data report to rebuild "
-                "it from; retrain it with `fraudstream train`"
+        if stored is None:
+            raise NoDriftReference(
+                f"no drift reference for version {version}: its run {run_id} has no "
+                f"{REFERENCE_FILE} (the trainer writes it); retrain the model with "
+                "`fraudstream train` to monitor its drift"
             )
-        source = str(json.loads(report.read_text()).get("source", ""))
-    log.info("building the drift reference of version %s from %s", version, source)
-    reference = _rebuild(source, model, settings, f"version {version}, trained on {source}")
-    save_reference(registry, run_id, reference)
-    return reference
-
-
-def _rebuild(source: str, model: ScoringModel, settings: Settings, description: str) -> Reference:
-    from fraudstream.sources import read_frame
-    from fraudstream.trainer.validation import prepare
-
-    frame, _ = prepare(read_frame(source, settings), source)
-    return reference_from_frame(
-        frame, model, rows=settings.drift_reference_rows, description=description
-    )
+        return Reference.from_bytes(stored.read_bytes())

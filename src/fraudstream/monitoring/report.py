@@ -8,7 +8,7 @@ on recent rows against its scores on the reference, the first place a change the
 about shows. And the fraud rate among the recent rows already labelled, beside the training one.
 
 A feature (or the score) has drifted when its PSI exceeds ``drift_psi_threshold`` (0.25 by
-default, the usual "major shift" line; see :mod:`fraudstream.monitoring.drift`). Three features
+default, the usual "major shift" line; see :mod:`fraudstream.stats`). Three features
 measure how long a card has been watched rather than what it does (``has_history``,
 ``log_n_prev``, ``new_category``: a card's whole past); a training file and a stream that has
 run for months differ there by construction, so they are reported but do not make a report
@@ -25,9 +25,9 @@ import numpy.typing as npt
 
 from fraudstream.errors import DataError
 from fraudstream.features import FEATURE_NAMES
-from fraudstream.monitoring.drift import categorical_psi, ks, psi
 from fraudstream.monitoring.reference import Reference
 from fraudstream.schema import CATEGORIES
+from fraudstream.stats import categorical_psi, ks, psi
 
 FeatureKind = Literal["numeric", "categorical"]
 CATEGORY: Final = "category"

@@ -17,9 +17,9 @@ from typing import Final
 
 import httpx
 
+from fraudstream.backoff import Backoff
 from fraudstream.config import Settings
 from fraudstream.producer.items import Item, Rejected, answer_item
-from fraudstream.stream_processor.backoff import Backoff
 
 log = logging.getLogger(__name__)
 

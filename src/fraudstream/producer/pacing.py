@@ -1,18 +1,64 @@
-"""Replaying a file at its own pace: the gaps between transaction times, sped up.
+"""Pacing the feed, two ways, with the clock and sleep injectable for tests.
 
-A fixed rate is the simulator's :class:`~fraudstream.simulator.pacing.Pacer`; this is the
-other way to pace, for files: ``--replay-speed 60`` plays an hour of the file's clock in a
-minute, bursts and quiet nights included. Like the fixed-rate pacer, a replay that fell behind
-(a slow broker, a paused process) catches up at most a second of backlog and otherwise keeps
-the pace from where it is, rather than firing the backlog in one burst.
+:class:`Pacer` lets transactions through at a fixed rate (``--rate``, the simulator's and the
+feed's default); :class:`ReplayPacer` plays a file at its own pace sped up: ``--replay-speed
+60`` plays an hour of the file's clock in a minute, bursts and quiet nights included. A feed
+that fell behind (a slow broker, a paused process) catches up at most
+``MAX_BACKLOG_SECONDS`` of backlog either way and otherwise keeps the pace from where it is,
+rather than firing the backlog in one burst. Pacing is the producer's business: the simulator
+generates rows as fast as asked and knows no wall clock.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from typing import Final, TypeVar
 
-from fraudstream.simulator.pacing import MAX_BACKLOG_SECONDS
+T = TypeVar("T")
+
+MAX_BACKLOG_SECONDS: Final = 1.0
+"""A consumer that fell behind catches up by at most this much, never by a long burst."""
+
+
+class Pacer:
+    """Lets events through at ``rate`` per second: call :meth:`wait` before each one."""
+
+    def __init__(
+        self,
+        rate: float,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if rate <= 0:
+            raise ValueError("a pacer needs a positive rate; use no pacer for an unpaced stream")
+        self.interval = 1.0 / rate
+        self._clock = clock
+        self._sleep = sleep
+        self._due: float | None = None
+
+    def wait(self) -> None:
+        """Block until the next event is due."""
+        now = self._clock()
+        if self._due is None or now - self._due > MAX_BACKLOG_SECONDS:
+            self._due = now
+        elif self._due > now:
+            self._sleep(self._due - now)
+        self._due += self.interval
+
+
+def paced(items: Iterable[T], rate: float, pacer: Pacer | None = None) -> Iterator[T]:
+    """``items`` at ``rate`` per second (0 and no pacer: as fast as they come).
+
+    For any iterable: ``paced(sim.records(as_model=True), 200)`` paces Transaction models.
+    """
+    if rate <= 0 and pacer is None:
+        yield from items
+        return
+    pace = pacer or Pacer(rate)
+    for item in items:
+        pace.wait()
+        yield item
 
 
 class ReplayPacer:

@@ -30,9 +30,8 @@ from fraudstream.kafka.producer import Producer
 from fraudstream.producer.counts import Counts
 from fraudstream.producer.items import Item, Outgoing, Rejected
 from fraudstream.producer.labels import LabelSchedule
-from fraudstream.producer.pacing import ReplayPacer
+from fraudstream.producer.pacing import Pacer, ReplayPacer
 from fraudstream.producer.progress import Progress
-from fraudstream.simulator.pacing import Pacer
 
 log = logging.getLogger(__name__)
 
@@ -218,9 +217,9 @@ class ProduceRun:
                 log.warning("further invalid records are counted, not listed")
         if self._dead is None:
             return
-        key, value, truncated = dead_letters.fit(item.key.encode() if item.key else None, item.raw)
-        found = dead_letters.headers(item.reason, item.where, datetime.now(UTC), truncated)
-        self._dead.produce(self.settings.topic_dlq, value, key, headers=found)
+        key = item.key.encode() if item.key else None
+        found = dead_letters.letter(key, item.raw, item.reason, item.where, datetime.now(UTC))
+        self._dead.produce(self.settings.topic_dlq, found.value, found.key, headers=found.headers)
 
     def _sync(self) -> None:
         """Copy the broker's answers so far into the counts; stop reading at the first loss."""

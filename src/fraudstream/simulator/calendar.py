@@ -16,6 +16,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 SECONDS_PER_DAY: Final = 86_400
+DAYS_PER_YEAR: Final = 365.25
+"""Ages in years: the simulator draws dates of birth with it, the real profile reads them back."""
 UNIX_SHIFT_MONTHS: Final = 7 * 12
 
 IntArray = NDArray[np.int64]

@@ -130,7 +130,7 @@ def _write_labels(sim: Simulator, rows: int, path: Path) -> None:
 
 def _real_path(real: Path | None) -> Path:
     from fraudstream.config import load_settings
-    from fraudstream.simulator.reference import REAL_DATA_ENV
+    from fraudstream.simulator.calibration.real_profile import REAL_DATA_ENV
 
     found = real or load_settings().real_data
     if found is None:
@@ -146,8 +146,8 @@ def calibrate(
     ] = None,
 ) -> None:
     """Derive the simulator's default parameters from real rows (writes params.json)."""
-    from fraudstream.simulator.calibrate import calibrate as run
-    from fraudstream.simulator.calibrate import default_output
+    from fraudstream.simulator.calibration.calibrate import calibrate as run
+    from fraudstream.simulator.calibration.calibrate import default_output
 
     calibration = run(_real_path(real), out)
     console.print(
@@ -171,10 +171,14 @@ def fidelity(
     seed: Annotated[int, typer.Option(help="Seed of the simulated rows.")] = 42,
 ) -> None:
     """Simulated rows against real ones: PSI and KS per feature, tables and plots."""
-    from fraudstream.simulator.fidelity import print_table, run_report
+    from fraudstream.simulator.calibration.fidelity import load_samples, print_table, run_report
+    from fraudstream.simulator.calibration.plots import plot_all
 
     what = f"reading {sim}" if sim else f"simulating {rows:,} rows and the dense windows"
-    with console.status(f"{what}, comparing with the real rows, plotting..."):
-        report = run_report(_real_path(real), out, rows=rows, sim_path=sim, seed=seed)
+    with console.status(f"{what}, comparing with the real rows, plotting...") as status:
+        samples = load_samples(_real_path(real), rows=rows, sim_path=sim, seed=seed)
+        report = run_report(samples, out)
+        status.update("plotting")
+        plot_all(samples, out)
     print_table(report, console)
     console.print(f"table and plots in {out}")

@@ -82,8 +82,10 @@ def kaggle_frame(batch: Batch, pop: Population, scenario_column: bool = False) -
 
 
 @dataclass(frozen=True, slots=True)
-class LabelEvent:
-    """A transaction's label as the ``labels`` topic carries it: known only ``available_at``."""
+class DelayedLabel:
+    """A transaction's label, known only ``available_at``: a row of the labels file that
+    ``fraudstream simulate --labels`` writes. (The ``labels`` topic carries
+    :class:`fraudstream.schema.LabelEvent`, a different shape: the producer makes those.)"""
 
     trans_num: str
     cc_num: int
@@ -100,12 +102,12 @@ class LabelEvent:
         }
 
 
-def label_events(batch: Batch, pop: Population, delay: timedelta) -> list[LabelEvent]:
+def label_events(batch: Batch, pop: Population, delay: timedelta) -> list[DelayedLabel]:
     """One label per transaction, ``delay`` after it (order is the transactions' order)."""
     shift = np.timedelta64(int(delay.total_seconds()), "s")
     when = (batch.t.astype("datetime64[s]") + shift).tolist()
     return [
-        LabelEvent(trans_num=tn, cc_num=int(cc), is_fraud=int(f), available_at=at)
+        DelayedLabel(trans_num=tn, cc_num=int(cc), is_fraud=int(f), available_at=at)
         for tn, cc, f, at in zip(
             batch.trans_num.astype("U32").tolist(),
             pop.cc_num[batch.customer].tolist(),

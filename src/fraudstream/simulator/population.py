@@ -20,8 +20,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from fraudstream.schema import CATEGORIES
+from fraudstream.simulator.calendar import DAYS_PER_YEAR
 from fraudstream.simulator.params import Calibration, SimParams
-from fraudstream.simulator.reference import DAYS_PER_YEAR
 
 if TYPE_CHECKING:
     from faker import Faker

@@ -1,4 +1,5 @@
-"""The simulator as other components use it: frames, records, paced streams, labels, files.
+"""The simulator as other components use it: frames, records, labels, files (pacing the records
+at a rate is the producer's: :mod:`fraudstream.producer.pacing`).
 
 Every method starts from the same deterministic timeline (params + seed), so the first
 thousand records of :meth:`Simulator.records` are the first thousand rows of
@@ -21,8 +22,7 @@ from fraudstream.errors import ConfigError, SourceError
 from fraudstream.schema import LABEL_COLUMN, Transaction
 from fraudstream.simulator.calendar import to_seconds
 from fraudstream.simulator.engine import Batch, Engine
-from fraudstream.simulator.output import LabelEvent, kaggle_frame, label_events
-from fraudstream.simulator.pacing import Pacer, paced
+from fraudstream.simulator.output import DelayedLabel, kaggle_frame, label_events
 from fraudstream.simulator.params import SimParams
 from fraudstream.simulator.population import Population, build_population
 
@@ -149,31 +149,13 @@ class Simulator:
                 row = cast(dict[str, Any], record)
                 yield Transaction.model_validate(row) if as_model else row
 
-    def stream(
-        self,
-        rate: float,
-        n_rows: int | None = None,
-        *,
-        start: datetime | None = None,
-        end: datetime | None = None,
-        with_label: bool = False,
-        pacer: Pacer | None = None,
-    ) -> Iterator[dict[str, Any]]:
-        """Kaggle JSON records paced at ``rate`` per second (0: as fast as they come).
-
-        The producer's feed; without labels by default, as the live feed has none. For
-        :class:`Transaction` models, pace :meth:`records` with :func:`~.pacing.paced`.
-        """
-        records = self.records(n_rows, start=start, end=end, with_label=with_label)
-        return paced(records, rate, pacer)
-
     def labels(
         self,
         n_rows: int | None = None,
         *,
         start: datetime | None = None,
         end: datetime | None = None,
-    ) -> Iterator[LabelEvent]:
+    ) -> Iterator[DelayedLabel]:
         """One label per transaction, ``label_delay_days`` after it, in order of availability."""
         delay = timedelta(days=self.params.label_delay_days)
         for batch in self.batches(n_rows, start=start, end=end):

@@ -32,7 +32,7 @@ def migrate() -> None:
 def status() -> None:
     """Show the applied and pending migrations and the size of each table."""
     from fraudstream.config import load_settings
-    from fraudstream.storage.frames import read_frame
+    from fraudstream.storage.frames import query_frame
     from fraudstream.storage.migrate import migration_status
 
     settings = load_settings()
@@ -50,7 +50,7 @@ def status() -> None:
     if not state.applied:
         return
     # Statistics counters, not count(*): a status line must stay instant on a large table.
-    sizes = read_frame(
+    sizes = query_frame(
         url,
         "SELECT relname, n_live_tup, pg_size_pretty(pg_total_relation_size(relid))"
         " FROM pg_stat_user_tables WHERE schemaname = 'public' ORDER BY relname",

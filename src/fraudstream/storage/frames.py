@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 Params = Sequence[Any] | Mapping[str, Any] | None
 
 
-def read_frame(url: str, sql: str, params: Params = None) -> pd.DataFrame:
+def query_frame(url: str, sql: str, params: Params = None) -> pd.DataFrame:
     """Run one query and return its rows as a frame with the query's column names.
 
     ``sql`` uses psycopg placeholders (``%s`` or ``%(name)s``). A query without rows still gives
@@ -55,6 +55,6 @@ def labelled_frame(url: str, since: datetime, until: datetime) -> pd.DataFrame:
         if value.tzinfo is not None:
             raise DataError(f"{name} is a transaction time: pass a naive wall-clock datetime")
     sql = queries.labelled_window("%(since)s", "%(until)s")
-    frame = read_frame(url, sql, {"since": since, "until": until})
+    frame = query_frame(url, sql, {"since": since, "until": until})
     frame["dob"] = pd.to_datetime(frame["dob"])
     return frame

@@ -3,7 +3,7 @@
 The challenger job and the drift monitor read hundreds of thousands of rows at a time: the
 feed columns, the label when it has arrived, the verdict given live, and the shadow score of one
 model version. ``COPY (SELECT ...) TO STDOUT`` as CSV, parsed by pyarrow, moves a million rows in
-seconds, where fetching them as Python tuples (:func:`~fraudstream.storage.frames.read_frame`)
+seconds, where fetching them as Python tuples (:func:`~fraudstream.storage.frames.query_frame`)
 would spend most of its time building objects.
 """
 
@@ -98,9 +98,9 @@ def latest_transaction_time(url: str) -> datetime | None:
     or None when nothing is stored; the index on transaction time makes it instant."""
     import pandas as pd
 
-    from fraudstream.storage.frames import read_frame
+    from fraudstream.storage.frames import query_frame
 
-    found = read_frame(url, "SELECT max(trans_date_trans_time) AS latest FROM scored_transactions")
+    found = query_frame(url, "SELECT max(trans_date_trans_time) AS latest FROM scored_transactions")
     value = found["latest"].iloc[0] if len(found) else None
     if value is None or pd.isna(value):
         return None

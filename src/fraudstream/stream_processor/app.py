@@ -22,12 +22,12 @@ from typing import Any, Final, TypeVar
 import faust
 from mode import Service
 
+from fraudstream.backoff import Backoff
 from fraudstream.config import Settings
 from fraudstream.errors import BrokerError, FraudstreamError
 from fraudstream.kafka.transactions import Offsets, TransactionalProducer
 from fraudstream.storage.repository import Repository
 from fraudstream.stream_processor import metrics
-from fraudstream.stream_processor.backoff import Backoff
 from fraudstream.stream_processor.client import ModelClient
 from fraudstream.stream_processor.health import Health
 from fraudstream.stream_processor.incoming import Incoming, decode

@@ -25,8 +25,7 @@ import httpx
 import msgspec
 
 from fraudstream.config import Settings
-from fraudstream.model_service.security import API_KEY_HEADER
-from fraudstream.schema import Prediction
+from fraudstream.schema import API_KEY_HEADER, Prediction
 from fraudstream.wire import struct_for
 
 PredictionWire = struct_for(Prediction)

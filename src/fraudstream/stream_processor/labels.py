@@ -2,9 +2,11 @@
 
 Labels are few and idempotent (a later label of a transaction replaces an earlier one, a replay
 changes nothing), so they keep Faust's own acknowledgements. What is not a label goes to the
-dead-letter topic and its PostgreSQL mirror, like any other dead letter. Should PostgreSQL refuse
-a batch, its labels are stored one by one and those it refuses alone are dead-lettered, provided
-a known-good label still goes through; an outage is retried for ever.
+dead-letter topic and its PostgreSQL mirror exactly as the scorer's dead letters do
+(:class:`~fraudstream.stream_processor.publish.DeadLetters`), in a Kafka transaction of its
+own. Should PostgreSQL refuse a batch, its labels are stored one by one and those it refuses
+alone are dead-lettered, provided a known-good label still goes through; an outage is retried
+for ever.
 """
 
 from __future__ import annotations
@@ -15,15 +17,15 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from fraudstream.backoff import Backoff
 from fraudstream.config import Settings
 from fraudstream.errors import FraudstreamError, RowsRefused
 from fraudstream.schema import EXAMPLE_RECORD, LabelEvent
 from fraudstream.storage.models import Label
 from fraudstream.storage.repository import Repository
 from fraudstream.stream_processor import metrics
-from fraudstream.stream_processor.backoff import Backoff
 from fraudstream.stream_processor.incoming import Incoming, decode
-from fraudstream.stream_processor.publish import Publisher, dead_letter
+from fraudstream.stream_processor.publish import DeadLetters, Publisher
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +38,7 @@ class LabelsSink:
     def __init__(self, settings: Settings, repo: Repository, publisher: Publisher) -> None:
         self.settings = settings
         self.repo = repo
-        self.publisher = publisher
+        self.dead_letters = DeadLetters(settings.topic_dlq, repo, publisher)
         self.backoff = Backoff(
             settings.stream_retry_base_seconds, settings.stream_retry_max_seconds
         )
@@ -58,7 +60,7 @@ class LabelsSink:
         while True:
             try:
                 refused = await self._store(labels)
-                await self._dead_letter([*letters, *refused])
+                await self.dead_letters.send([*letters, *refused])
                 break
             except FraudstreamError as exc:
                 delay = self.backoff.next_delay()
@@ -89,13 +91,6 @@ class LabelsSink:
             async with self.repo.rehearsal() as writer:  # raises (an outage) if this fails too
                 await writer.store_labels([_PROBE])
         return refused
-
-    async def _dead_letter(self, letters: list[tuple[Incoming, str]]) -> None:
-        if not letters:
-            return
-        built = [dead_letter(m, why, self.settings.topic_dlq) for m, why in letters]
-        await self.repo.record_dead_letters([row for row, _ in built])
-        await self.publisher.publish([message for _, message in built])
 
 
 def _content(exc: Exception) -> bool:

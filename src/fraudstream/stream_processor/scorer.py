@@ -46,6 +46,7 @@ from typing import Final, Protocol
 import msgspec
 from pydantic import BaseModel
 
+from fraudstream.backoff import Backoff
 from fraudstream.config import Settings
 from fraudstream.errors import (
     BrokerError,
@@ -60,12 +61,11 @@ from fraudstream.kafka.transactions import Outgoing
 from fraudstream.schema import CARD_MIN, EXAMPLE_RECORD, Prediction, Transaction, Verdict
 from fraudstream.storage.models import DeadLetter, ScoredTransaction, StoredVerdict
 from fraudstream.stream_processor import metrics
-from fraudstream.stream_processor.backoff import Backoff
 from fraudstream.stream_processor.client import ModelClient
 from fraudstream.stream_processor.health import Health
 from fraudstream.stream_processor.incoming import Incoming
 from fraudstream.stream_processor.pending import Entry, Pending, Position
-from fraudstream.stream_processor.publish import Output, Publisher, dead_letter, verdict_json
+from fraudstream.stream_processor.publish import DeadLetters, Output, Publisher, verdict_json
 from fraudstream.wire import struct_for
 
 log = logging.getLogger(__name__)
@@ -260,6 +260,7 @@ class Scorer:
         self.client = client
         self.store = store
         self.publisher = publisher
+        self.dead_letters = DeadLetters(settings.topic_dlq, store, publisher)
         self.health = health or Health()
         self.cards = CardCache()
         self.suspects: dict[Position, Suspect] = {}
@@ -539,23 +540,11 @@ class Scorer:
     ) -> None:
         """Set messages aside: the PostgreSQL mirror now, the dead letter with the attempt's
         Kafka transaction."""
-        built = [dead_letter(e.item, why, self.settings.topic_dlq) for e, why in letters]
-        try:
-            with stage("dead_letters"):
-                await self.store.record_dead_letters([row for row, _ in built])
-        except StageFailure as exc:  # the topic is the record; the mirror is for the dashboard
-            log.error("dead letters not mirrored in PostgreSQL: %s", exc)
-        work.output.messages += [message for _, message in built]
+        with stage("dead_letters"):
+            messages = await self.dead_letters.set_aside([(e.item, why) for e, why in letters])
+        work.output.messages += messages
         work.output.finished += [e for e, _ in letters]
         work.dead[kind] = work.dead.get(kind, 0) + len(letters)
-        for (entry, _), (row, _) in zip(letters, built, strict=True):
-            log.info(
-                "dead letter %s[%d]@%d: %s",
-                entry.item.topic,
-                entry.item.partition,
-                entry.item.offset,
-                row.reason,
-            )
 
     # -- rebalances and stops -------------------------------------------------------------------
 

@@ -42,8 +42,10 @@ def train(
     if register_as not in _ALIASES:
         raise ConfigError(f"--register-as must be one of {', '.join(_ALIASES)}, not {register_as}")
     from fraudstream import logs
+    from fraudstream.registry import Registry
     from fraudstream.sources import read_frame
     from fraudstream.trainer.pipeline import train as run_training
+    from fraudstream.trainer.reference import write_reference
     from fraudstream.trainer.tracking import log_run, summary
 
     settings = load_settings()
@@ -63,6 +65,16 @@ def train(
             )
             status.update(f"logging the run to {settings.tracking_uri}")
             logged = log_run(result, settings, register_as=register_as)  # type: ignore[arg-type]
+            status.update("writing the drift reference")
+            write_reference(
+                Registry(settings),
+                logged.run_id,
+                frame,
+                result.model,
+                source=data,
+                rows=settings.drift_reference_rows,
+                description=f"{_named(logged.version, logged.run_id)}, trained on {data}",
+            )
     figures = summary(result) | {
         "run_id": logged.run_id,
         "model": settings.model_name,
@@ -80,6 +92,10 @@ def train(
         else "not registered"
     )
     out.print(f"run {logged.run_id} in {settings.tracking_uri}: {where}")
+
+
+def _named(version: str | None, run_id: str) -> str:
+    return f"version {version}" if version else f"run {run_id}"
 
 
 def evaluate(

@@ -15,11 +15,11 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from fraudstream.artifact import ScoringModel
 from fraudstream.errors import DataRefused
 from fraudstream.features import batch_features
-from fraudstream.metrics import Metrics, evaluate
+from fraudstream.quality import Metrics, evaluate
 from fraudstream.schema import LABEL_COLUMN
-from fraudstream.trainer.artifact import ScoringModel
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from typing import Any, Final, Literal
 import numpy as np
 import numpy.typing as npt
 
-from fraudstream.trainer.artifact import Kind, Manifest, write_forest, write_logistic, write_xgboost
+from fraudstream.artifact import Kind, Manifest, write_forest, write_logistic, write_xgboost
 
 Family = Literal["logistic_regression", "random_forest", "xgboost"]
 FAMILIES: Final[tuple[Family, ...]] = ("logistic_regression", "random_forest", "xgboost")
@@ -34,7 +34,7 @@ KINDS: Final[dict[Family, Kind]] = {
     "random_forest": "forest",
     "xgboost": "xgboost",
 }
-"""How each family is stored (see :mod:`fraudstream.trainer.artifact`)."""
+"""How each family is stored (see :mod:`fraudstream.artifact`)."""
 
 _FOREST_STEP: Final = 25
 """Trees added per step of a forest's growth (between two deadline checks)."""

@@ -24,12 +24,12 @@ import numpy.typing as npt
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
+from fraudstream.artifact import ScoringModel, read_artifact
 from fraudstream.config import Settings
 from fraudstream.errors import DataRefused
 from fraudstream.features import FEATURE_NAMES, FEATURE_VERSION, batch_features
-from fraudstream.metrics import Metrics, choose_threshold, evaluate, pr_auc
+from fraudstream.quality import Metrics, choose_threshold, evaluate, pr_auc
 from fraudstream.schema import LABEL_COLUMN
-from fraudstream.trainer.artifact import ScoringModel, read_artifact
 from fraudstream.trainer.families import DEFAULTS, FAMILIES, Family, Fitted, fit, sample_params
 from fraudstream.trainer.validation import DataReport, prepare
 

@@ -8,7 +8,7 @@ import numpy as np
 import numpy.typing as npt
 
 from fraudstream.features import FEATURE_NAMES
-from fraudstream.metrics import Metrics, pr_curve
+from fraudstream.quality import Metrics, pr_curve
 from fraudstream.trainer.families import Fitted
 
 

@@ -1,20 +1,22 @@
-"""Record a training run in MLflow and register its model: params, metrics, plots, the data
-fingerprint and report, the candidates table, the model with signature and input example, a
-registry version, and an alias."""
+"""What a training run records in MLflow, and where its model goes in the registry: params,
+metrics, plots, the data fingerprint and report, the candidates table, the model, a registry
+version, and an alias.
+
+The trainer decides the contents here; :func:`fraudstream.registry.log_run` writes them (the
+MLflow calls, the pyfunc model around the artifact, and the translation of MLflow's failures
+all live in the registry package).
+"""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from importlib import metadata
-from pathlib import Path
 from typing import Any, Literal
 
 from fraudstream.config import Settings
-from fraudstream.errors import RegistryError
 from fraudstream.features import FEATURE_VERSION
-from fraudstream.registry import MODEL_PATH, Alias, Registry
-from fraudstream.trainer import plots, pyfunc
+from fraudstream.registry import Alias, ModelToLog, Registry, RunRecord
+from fraudstream.registry import log_run as write_run
+from fraudstream.trainer import plots
 from fraudstream.trainer.pipeline import TrainingResult
 
 RegisterAs = Alias | Literal["auto", "none"]
@@ -26,17 +28,6 @@ class Logged:
     model_uri: str
     version: str | None
     alias: Alias | None
-
-
-def pip_requirements() -> list[str]:
-    """Pinned requirements of the logged model (MLflow would take ~3 s to guess them)."""
-    pins = []
-    for dist in ("fraudstream", "xgboost-cpu", "scikit-learn", "numpy", "pandas", "mlflow"):
-        try:
-            pins.append(f"{dist}=={metadata.version(dist)}")
-        except metadata.PackageNotFoundError:
-            continue
-    return pins
 
 
 def _params(result: TrainingResult, settings: Settings) -> dict[str, Any]:
@@ -68,6 +59,29 @@ def _metrics(result: TrainingResult) -> dict[str, float]:
     return metrics
 
 
+def _record(result: TrainingResult, settings: Settings) -> RunRecord:
+    return RunRecord(
+        name=f"{result.winner.family}-{result.fingerprint[:8]}",
+        tags={"fraudstream.feature_version": FEATURE_VERSION, "family": result.winner.family},
+        params=_params(result, settings),
+        metrics=_metrics(result),
+        documents={
+            "data_report.json": result.report.model_dump(mode="json"),
+            "split.json": result.split,
+            "candidates.json": {
+                "candidates": [c.model_dump(mode="json") for c in result.candidates]
+            },
+        },
+        figures={
+            "plots/pr_curve.png": plots.pr_curve_figure(
+                result.test_labels, result.test_scores, result.test
+            ),
+            "plots/confusion_matrix.png": plots.confusion_figure(result.test),
+            "plots/importance.png": plots.importance_figure(result.winner),
+        },
+    )
+
+
 def log_run(
     result: TrainingResult,
     settings: Settings,
@@ -77,67 +91,28 @@ def log_run(
     """Log the run, then (unless ``register_as="none"``) register the model and point an alias
     at it: ``auto`` makes it the champion when there is none, else the challenger (a manual
     new model replaces the challenger, never the serving champion)."""
-    import mlflow
-    from mlflow.exceptions import MlflowException
-    from mlflow.models import infer_signature
-
     registry = Registry(settings)
-    experiment = registry.experiment_id()
-    features = result.example
-    try:
-        with mlflow.start_run(
-            experiment_id=experiment,
-            run_name=f"{result.winner.family}-{result.fingerprint[:8]}",
-        ) as run:
-            mlflow.set_tags(
-                {"fraudstream.feature_version": FEATURE_VERSION, "family": result.winner.family}
-            )
-            mlflow.log_params(_params(result, settings))
-            mlflow.log_metrics(_metrics(result))
-            mlflow.log_dict(result.report.model_dump(mode="json"), "data_report.json")
-            mlflow.log_dict(result.split, "split.json")
-            mlflow.log_dict(
-                {"candidates": [c.model_dump(mode="json") for c in result.candidates]},
-                "candidates.json",
-            )
-            mlflow.log_figure(
-                plots.pr_curve_figure(result.test_labels, result.test_scores, result.test),
-                "plots/pr_curve.png",
-            )
-            mlflow.log_figure(plots.confusion_figure(result.test), "plots/confusion_matrix.png")
-            mlflow.log_figure(plots.importance_figure(result.winner), "plots/importance.png")
-            info = mlflow.pyfunc.log_model(
-                name=MODEL_PATH,
-                python_model=str(Path(pyfunc.__file__)),
-                artifacts={pyfunc.ARTIFACT_KEY: str(result.artifact_dir)},
-                signature=infer_signature(features, result.model.score(features.to_numpy())),
-                input_example=features.head(3),
-                pip_requirements=pip_requirements(),
-                metadata={"feature_version": FEATURE_VERSION, "threshold": result.threshold},
-            )
-            run_id = run.info.run_id
-    except MlflowException as exc:
-        raise RegistryError(f"MLflow at {settings.tracking_uri} failed: {exc.message}") from exc
-    except OSError as exc:
-        raise RegistryError(f"cannot write the run to {settings.artifact_root}: {exc}") from exc
+    run = write_run(
+        settings,
+        settings.mlflow_experiment,
+        _record(result, settings),
+        model=ModelToLog(folder=result.artifact_dir, model=result.model, example=result.example),
+    )
+    assert run.model_uri is not None  # a model was given: the run logged it
     if register_as == "none":
-        return Logged(run_id, info.model_uri, None, None)
-    version = registry.register(info.model_uri, run_id)
+        return Logged(run.run_id, run.model_uri, None, None)
+    version = registry.register(run.model_uri, run.run_id)
     alias: Alias = (
         register_as
         if register_as != "auto"
         else ("champion" if registry.get_alias_version("champion") is None else "challenger")
     )
     registry.set_alias(alias, version)
-    return Logged(run_id, info.model_uri, version, alias)
-
-
-def write_summary(result: TrainingResult, path: Path) -> None:
-    """The run's figures as JSON (the CLI's ``--json`` and the benchmark read it)."""
-    path.write_text(json.dumps(summary(result), indent=2, default=str))
+    return Logged(run.run_id, run.model_uri, version, alias)
 
 
 def summary(result: TrainingResult) -> dict[str, Any]:
+    """The run's figures as plain data: what ``fraudstream train`` prints (``--json`` too)."""
     return {
         "winner": {"family": result.winner.family, "params": result.winner.params},
         "threshold": result.threshold,

@@ -11,8 +11,8 @@ import pytest
 
 from fixtures.dashboard import OUTAGE, Seeded
 from fraudstream.dashboard import queries
-from fraudstream.dashboard.db import ReadOnlyDatabase
 from fraudstream.errors import StorageError
+from fraudstream.storage.readonly import ReadOnlyDatabase
 
 pytestmark = pytest.mark.integration
 

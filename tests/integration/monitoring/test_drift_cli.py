@@ -1,4 +1,5 @@
-"""``fraudstream monitor drift`` on real parts, and the one-line errors of the commands."""
+"""``fraudstream monitor drift`` on real parts, the reference ``fraudstream train`` writes for
+it, and the one-line errors of the commands."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import psycopg
 import pytest
 
 from fixtures.challenger import challenger_settings, drifted_traffic, scores_of, store_traffic
+from fixtures.models import TRAIN_SOURCE
 from fraudstream.config import Settings
 from fraudstream.local.components import settings_env
 from fraudstream.monitoring.reference import REFERENCE_FILE
@@ -32,11 +34,17 @@ def _fraudstream(settings: Settings, *args: str, **env: str) -> subprocess.Compl
     )
 
 
-def test_one_drift_report_now_is_printed_stored_and_its_reference_kept(
+def test_the_trainer_keeps_the_reference_and_one_drift_report_now_is_printed_and_stored(
     small_model: TrainingResult, database_url: str, tmp_path: Path
 ) -> None:
     settings = challenger_settings(tmp_path / "home", database_url)
-    log_run(small_model, settings, register_as="champion")
+    trained = _fraudstream(
+        settings, "train", "--data", TRAIN_SOURCE, "--register-as", "champion", "--json"
+    )
+    assert trained.returncode == 0, trained.stderr
+    assert json.loads(trained.stdout)["version"] == "1"
+    registry = Registry(settings)
+    assert registry.run_file(registry.run_of("1"), REFERENCE_FILE, tmp_path) is not None
     traffic = drifted_traffic(8_000)
     store_traffic(settings, traffic, scores_of(small_model.model, traffic), model_version="1")
 
@@ -52,14 +60,31 @@ def test_one_drift_report_now_is_printed_stored_and_its_reference_kept(
     with psycopg.connect(database_url) as conn:
         row = conn.execute("SELECT id, model_version, drifted FROM drift_reports").fetchone()
     assert row == (report["id"], "1", True)
-    registry = Registry(settings)
-    assert registry.run_file(registry.run_of("1"), REFERENCE_FILE, tmp_path) is not None
 
     table = _fraudstream(settings, "monitor", "drift", "--no-store")
     assert table.returncode == 0, table.stderr
     assert "features drifted" in table.stdout
     with psycopg.connect(database_url) as conn:
         assert conn.execute("SELECT count(*) FROM drift_reports").fetchone() == (1,)
+
+
+def test_a_version_without_a_reference_has_no_drift_report(
+    small_model: TrainingResult, database_url: str, tmp_path: Path
+) -> None:
+    """Registered without the trainer's reference: the monitor says so and rebuilds nothing."""
+    settings = challenger_settings(tmp_path / "home", database_url)
+    logged = log_run(small_model, settings, register_as="champion")
+    traffic = drifted_traffic(2_000)
+    store_traffic(settings, traffic, scores_of(small_model.model, traffic), model_version="1")
+
+    done = _fraudstream(settings, "monitor", "drift")
+    assert done.returncode == 2, done.stdout
+    assert "no drift reference for version 1" in done.stderr
+    assert "Traceback" not in done.stderr
+    registry = Registry(settings)
+    assert registry.run_file(logged.run_id, REFERENCE_FILE, tmp_path) is None
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT count(*) FROM drift_reports").fetchone() == (0,)
 
 
 def test_bad_input_is_one_readable_line(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from fixtures.postgres import scored_transactions
 from fraudstream.config import Settings
 from fraudstream.errors import DatabaseUnavailable, DataError
 from fraudstream.schema import KAGGLE_COLUMNS
-from fraudstream.storage.frames import labelled_frame, read_frame
+from fraudstream.storage.frames import labelled_frame, query_frame
 from fraudstream.storage.models import Label
 from fraudstream.storage.repository import Repository
 
@@ -46,8 +46,8 @@ async def test_labelled_frame_has_the_kaggle_columns_then_the_verdict(
         labelled_frame(database_url, datetime(2020, 6, 1, tzinfo=UTC), datetime(2020, 6, 2))
 
 
-def test_read_frame_keeps_the_columns_of_an_empty_result(database_url: str) -> None:
-    frame = read_frame(
+def test_query_frame_keeps_the_columns_of_an_empty_result(database_url: str) -> None:
+    frame = query_frame(
         database_url,
         "SELECT trans_num, score FROM scored_transactions WHERE score > %s",
         (0.5,),
@@ -56,8 +56,8 @@ def test_read_frame_keeps_the_columns_of_an_empty_result(database_url: str) -> N
     assert list(frame.columns) == ["trans_num", "score"]
 
 
-def test_read_frame_on_a_missing_server_names_it_without_the_password() -> None:
+def test_query_frame_on_a_missing_server_names_it_without_the_password() -> None:
     with pytest.raises(DatabaseUnavailable) as caught:
-        read_frame("postgresql://app:hunter2@127.0.0.1:9/fraud", "SELECT 1")
+        query_frame("postgresql://app:hunter2@127.0.0.1:9/fraud", "SELECT 1")
     assert "app:***@127.0.0.1:9" in str(caught.value)
     assert "hunter2" not in str(caught.value)

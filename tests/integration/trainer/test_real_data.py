@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from fraudstream.config import Settings
-from fraudstream.metrics import natural_rate_weights, pr_auc, roc_auc
+from fraudstream.quality import natural_rate_weights, pr_auc, roc_auc
 from fraudstream.sources import read_frame
 from fraudstream.trainer.evaluation import score_frame
 from fraudstream.trainer.pipeline import train

@@ -14,7 +14,7 @@ from fraudstream.champion_challenger.decision import (
     rule,
     too_few_frauds,
 )
-from fraudstream.metrics import pr_auc
+from fraudstream.quality import pr_auc
 
 pytestmark = pytest.mark.unit
 

@@ -20,8 +20,8 @@ from fixtures.inprocess import (
     service_settings,
 )
 from fixtures.records import GOOD
+from fraudstream.artifact import ScoringModel
 from fraudstream.model_service.app import create_app
-from fraudstream.model_service.live import ScoringModel
 
 pytestmark = pytest.mark.unit
 

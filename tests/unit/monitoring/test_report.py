@@ -10,6 +10,7 @@ import numpy.typing as npt
 import pandas as pd
 import pytest
 
+from fraudstream.artifact import Manifest, ScoringModel
 from fraudstream.errors import DataError, ModelIncompatible
 from fraudstream.features import FEATURE_NAMES, batch_features
 from fraudstream.monitoring.reference import Reference, sample_reference
@@ -20,7 +21,6 @@ from fraudstream.monitoring.report import (
     feature_kinds,
 )
 from fraudstream.simulator import Scenario, SimParams, Simulator
-from fraudstream.trainer.artifact import Manifest, ScoringModel
 
 pytestmark = pytest.mark.unit
 

@@ -8,8 +8,7 @@ import pytest
 from fraudstream.config import Settings
 from fraudstream.errors import ConfigError
 from fraudstream.producer.cli import pacing
-from fraudstream.producer.pacing import ReplayPacer
-from fraudstream.simulator.pacing import MAX_BACKLOG_SECONDS
+from fraudstream.producer.pacing import MAX_BACKLOG_SECONDS, ReplayPacer
 
 pytestmark = pytest.mark.unit
 

@@ -7,8 +7,12 @@ from datetime import datetime
 import pytest
 
 from fraudstream.simulator import SimParams, Simulator
-from fraudstream.simulator.calibrate import habit_profile, window_exposure
-from fraudstream.simulator.reference import DENSE_WINDOWS, DenseWindow, derived_columns
+from fraudstream.simulator.calibration.calibrate import habit_profile, window_exposure
+from fraudstream.simulator.calibration.real_profile import (
+    DENSE_WINDOWS,
+    DenseWindow,
+    derived_columns,
+)
 
 pytestmark = pytest.mark.unit
 

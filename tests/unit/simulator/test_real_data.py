@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from fraudstream.simulator.calibrate import default_output, derive
-from fraudstream.simulator.fidelity import run_report
+from fraudstream.simulator.calibration.calibrate import default_output, derive
+from fraudstream.simulator.calibration.fidelity import load_samples, run_report
+from fraudstream.simulator.calibration.real_profile import REAL_DATA_ENV, load_real
 from fraudstream.simulator.params import default_calibration
-from fraudstream.simulator.reference import REAL_DATA_ENV, load_real
 
 REAL = os.environ.get(REAL_DATA_ENV, "")
 
@@ -39,7 +39,8 @@ def test_committed_defaults_are_what_calibration_derives() -> None:
 def test_simulated_rows_stay_under_the_psi_bounds(tmp_path: Path) -> None:
     # A high fraud rate gives enough frauds to compare; the class-conditional shapes the
     # report measures do not depend on it.
-    report = run_report(Path(REAL), tmp_path, rows=300_000, seed=42, fraud_rate=0.05, plots=False)
+    samples = load_samples(Path(REAL), rows=300_000, seed=42, fraud_rate=0.05)
+    report = run_report(samples, tmp_path)
     assert report.failing == [], [(r.feature, r.label, r.psi) for r in report.failing]
     features = {(r.feature, r.label) for r in report.results}
     for label in ("legit", "fraud"):

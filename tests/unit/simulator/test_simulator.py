@@ -13,7 +13,7 @@ import pytest
 from fraudstream.errors import ConfigError
 from fraudstream.schema import KAGGLE_COLUMNS, check_frame, normalise_columns, parse_transactions
 from fraudstream.simulator import SCENARIO_COLUMN, Scenario, SimParams, Simulator
-from fraudstream.simulator.reference import haversine_km
+from fraudstream.simulator.calibration.real_profile import haversine_km
 
 pytestmark = pytest.mark.unit
 

@@ -9,9 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fraudstream.errors import ModelIncompatible
-from fraudstream.features import FEATURE_NAMES
-from fraudstream.trainer.artifact import (
+from fraudstream.artifact import (
     MANIFEST,
     ForestModel,
     LogisticModel,
@@ -20,6 +18,8 @@ from fraudstream.trainer.artifact import (
     library_versions,
     read_artifact,
 )
+from fraudstream.errors import ModelIncompatible
+from fraudstream.features import FEATURE_NAMES
 from fraudstream.trainer.families import DEFAULTS, FAMILIES, Family, Fitted, fit
 
 pytestmark = pytest.mark.unit

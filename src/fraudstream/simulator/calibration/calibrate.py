@@ -5,7 +5,7 @@ Run by ``fraudstream report calibrate --real PATH``; its output is the committed
 here is an aggregate (shares, quantiles, counts) and deterministic: no randomness, and every
 number is rounded to six significant digits so the file is stable across platforms.
 
-Which rows stand for which feature is decided in :mod:`fraudstream.simulator.reference`.
+Which rows stand for which feature is decided in :mod:`.real_profile`.
 """
 
 from __future__ import annotations
@@ -19,6 +19,14 @@ import pandas as pd
 
 from fraudstream.errors import DataRefused
 from fraudstream.schema import CATEGORIES
+from fraudstream.simulator.calibration.real_profile import (
+    DENSE_WINDOWS,
+    DenseWindow,
+    calendar_reference,
+    derived_columns,
+    in_dense_windows,
+    load_real,
+)
 from fraudstream.simulator.params import (
     CALIBRATION_FILE,
     ActivityProfile,
@@ -26,14 +34,6 @@ from fraudstream.simulator.params import (
     ClassProfile,
     HabitProfile,
     StreakProfile,
-)
-from fraudstream.simulator.reference import (
-    DENSE_WINDOWS,
-    DenseWindow,
-    calendar_reference,
-    derived_columns,
-    in_dense_windows,
-    load_real,
 )
 
 QUANTILE_PROBS: Final = (
@@ -262,8 +262,9 @@ def derive(frame: pd.DataFrame) -> Calibration:
 
 
 def default_output() -> Path:
-    """Where the committed calibration lives, in the source tree of this package."""
-    return Path(__file__).with_name(CALIBRATION_FILE)
+    """Where the committed calibration lives: beside the generator that reads it
+    (:mod:`fraudstream.simulator.params`), one package above this one."""
+    return Path(__file__).parent.parent / CALIBRATION_FILE
 
 
 def calibrate(real: Path, out: Path | None = None) -> Calibration:

@@ -1,4 +1,7 @@
-"""Which spans of transaction time a run reads, scores on, and retrains on.
+"""Which spans of transaction time a run reads, scores on, retrains on and checks for drift.
+
+Shared by the champion/challenger job and the drift monitor (``fraudstream monitor drift``), so
+it sits below both: a one-off drift report covers exactly the window a job run would.
 
 Every time here is Sparkov's wall clock (``trans_date_trans_time``), never the machine's: a
 replayed file or the simulator runs on its own clock, and "now" is the latest stored
@@ -6,7 +9,7 @@ transaction. Labels arrive days late, so the evaluation window closes
 ``challenger_label_wait_days`` before now: only transactions whose label window has closed
 count.
 
-A model trained on stored rows (``db://labelled``, which every retraining of this job is) has
+A model trained on stored rows (``db://labelled``, which every retraining of the job is) has
 seen the labels of those rows. Scoring it on them would flatter it, so the evaluation starts
 after the latest training row of each such model; a model trained on a file or the simulator
 has not seen the stored rows and restricts nothing.

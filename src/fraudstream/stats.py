@@ -1,9 +1,10 @@
 """Population stability index and Kolmogorov-Smirnov distance, as plain numpy/scipy functions.
 
 Two callers: the simulator's fidelity report (simulated rows against real Sparkov rows) and the
-drift monitor (recent traffic against the training reference). Both compare an *expected*
-sample, the reference, with an *actual* one, so the bins always come from the reference: its
-quantiles for numbers, its categories (plus whatever the actual sample adds) for labels.
+drift monitor (recent traffic against the training reference); the module sits below both, so
+that neither imports the other. Both compare an *expected* sample, the reference, with an
+*actual* one, so the bins always come from the reference: its quantiles for numbers, its
+categories (plus whatever the actual sample adds) for labels.
 
 Reading PSI: below 0.1 the two samples are the same population for practical purposes, 0.1 to
 0.25 is a moderate shift, above 0.25 a major one. Empty bins would make the logarithm infinite,

@@ -1,5 +1,10 @@
-"""The model artifact: what the trainer writes, what the model service loads, and the rules
-that decide whether a given process may serve it.
+"""The model artifact: what the trainer writes, what the registry, the model service, the
+champion/challenger job and monitoring load, and the rules that decide whether a given process
+may serve it.
+
+It sits below all of them (it imports only errors, schema and features), so that the registry
+can load a model without importing the trainer, and the one :class:`ScoringModel` is what every
+reader types against.
 
 An artifact is a folder: ``manifest.json`` (kind, feature version and names, threshold,
 metrics, the library versions it was built with) and the model in a portable, unpickled form:
@@ -119,7 +124,11 @@ def incompatibility(manifest: Manifest, running: dict[str, str] | None = None) -
 
 
 class ScoringModel(ABC):
-    """A loaded model, as the model service and the champion/challenger job use it."""
+    """A loaded model, as the model service, the champion/challenger job and monitoring use it.
+
+    The only definition: :func:`read_artifact` builds one of its three subclasses, and every
+    reader (the service's swaps and scoring included) types against this class.
+    """
 
     def __init__(self, manifest: Manifest, *, name: str, version: str) -> None:
         self.manifest = manifest

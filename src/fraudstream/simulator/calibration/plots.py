@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from fraudstream.schema import CATEGORIES
-from fraudstream.simulator.fidelity import card_rates, covered_windows
-from fraudstream.simulator.reference import calendar_reference
+from fraudstream.simulator.calibration.fidelity import Samples, card_rates, covered_windows
+from fraudstream.simulator.calibration.real_profile import calendar_reference
 
 _REAL: Final = "#1f77b4"
 _SIM: Final = "#ff7f0e"
@@ -60,8 +60,9 @@ def _hist(ax: Any, real: np.ndarray, sim: np.ndarray, title: str, log: bool = Fa
     ax.legend(fontsize=7)
 
 
-def plot_all(real: pd.DataFrame, sim: pd.DataFrame, windows: pd.DataFrame, out: Path) -> list[Path]:
+def plot_all(samples: Samples, out: Path) -> list[Path]:
     """Every plot of the report, written into ``out``; returns their paths."""
+    real, sim, windows = samples.real, samples.sim, samples.windows
     written: list[Path] = []
     calendar = {0: calendar_reference(real), 1: real[real["is_fraud"] == 1]}
 

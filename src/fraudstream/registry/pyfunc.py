@@ -1,8 +1,10 @@
 """MLflow "model from code" entry: lets any pyfunc client (``mlflow models serve``,
 ``mlflow.pyfunc.load_model``) score a logged fraudstream model without unpickling anything.
 
-MLflow executes this file when it loads the model; the model service does not: it reads the
-artifact directly with :func:`fraudstream.registry.load_model`, which also checks versions.
+MLflow executes this file when it loads the model (:func:`fraudstream.registry.runs.log_run`
+logs a copy of it beside the artifact, and imports it only for its path and ARTIFACT_KEY). The
+model service does not use it: it reads the artifact directly with
+:func:`fraudstream.registry.load_model`, which also checks versions.
 Input: a frame with the FEATURE_NAMES columns. Output: fraud scores in [0, 1].
 """
 
@@ -17,8 +19,8 @@ import numpy.typing as npt
 import pandas as pd
 from mlflow.pyfunc.model import PythonModel
 
+from fraudstream.artifact import ScoringModel, read_artifact
 from fraudstream.features import FEATURE_NAMES
-from fraudstream.trainer.artifact import ScoringModel, read_artifact
 
 ARTIFACT_KEY = "fraudstream"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fraudstream.monitoring.drift import (
+from fraudstream.stats import (
     bin_shares,
     categorical_psi,
     ks,

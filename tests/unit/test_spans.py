@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from fraudstream.champion_challenger.window import plan
 from fraudstream.config import Settings
+from fraudstream.spans import plan
 
 pytestmark = pytest.mark.unit
 

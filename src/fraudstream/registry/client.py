@@ -1,32 +1,31 @@
-"""The MLflow tracking store and model registry, as the trainer, the model service and the
-champion/challenger job use them.
+"""The registered model and its aliases, as the trainer, the model service, the
+champion/challenger job, monitoring and the dashboard use them, and :func:`load_model`.
 
-Where: ``settings.tracking_uri`` (a SQLite file under the state folder by default; an MLflow
-server, e.g. with a PostgreSQL backend store, by ``FRAUD_MLFLOW_TRACKING_URI``) and
-``settings.artifact_root`` (a folder by default; ``s3://bucket/prefix`` with
-``FRAUD_S3_ENDPOINT_URL`` for MinIO or moto). Which models: one registered model
-(``settings.model_name``) whose aliases ``champion`` and ``challenger`` name the two live versions.
-
-Every MLflow failure is re-raised as :class:`RegistryError` (the server did not answer: retry)
-or :class:`ModelNotFound` (nothing behind that name or alias), never as an MLflow exception.
+Where the store is and which model it holds: see :mod:`fraudstream.registry`. Every MLflow call
+here runs inside :func:`~fraudstream.registry.translate.translated`.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypeVar
 from urllib.parse import urlsplit
 
+from fraudstream.artifact import ScoringModel, read_artifact
 from fraudstream.config import Settings
 from fraudstream.errors import ModelNotFound, RegistryError
-from fraudstream.trainer.artifact import ScoringModel, read_artifact
+from fraudstream.registry.translate import translated
 
 Alias = Literal["champion", "challenger"]
+"""The two live versions of the registered model (the only alias type of fraudstream)."""
 ALIASES: Final[tuple[Alias, ...]] = ("champion", "challenger")
-MODEL_PATH: Final = "model"
-"""The name a training run logs its model under."""
+_QUICK_HTTP_TIMEOUT_SECONDS: Final = "5"
+T = TypeVar("T")
 
 
 def configure(settings: Settings) -> None:
@@ -65,26 +64,13 @@ class Registry:
         self.name = settings.model_name
         self.client = MlflowClient(tracking_uri=settings.tracking_uri)
 
-    def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        from mlflow.exceptions import MlflowException
-
-        try:
+    def _call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """One client call about the registered model (a missing one is :class:`ModelNotFound`)."""
+        with translated(what, self.settings, lookup=True):
             return fn(*args, **kwargs)
-        except MlflowException as exc:
-            code = str(getattr(exc, "error_code", ""))
-            if code in {"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"}:
-                raise ModelNotFound(f"{what}: {exc.message}") from exc
-            raise RegistryError(
-                f"{what}: MLflow at {self.settings.tracking_uri} failed: {exc.message}"
-            ) from exc
-        except OSError as exc:  # connection refused, DNS, S3 transport
-            raise RegistryError(
-                f"{what}: cannot reach MLflow at {self.settings.tracking_uri}: {exc}"
-            ) from exc
 
-    def experiment_id(self) -> str:
-        """The experiment of every training run, created with the settings' artifact root."""
-        name = self.settings.mlflow_experiment
+    def experiment_id(self, name: str) -> str:
+        """The id of experiment ``name``, created with the settings' artifact root."""
         found = self._call("find experiment", self.client.get_experiment_by_name, name)
         if found is not None:
             return str(found.experiment_id)
@@ -120,7 +106,7 @@ class Registry:
         return str(version.version)
 
     def _ensure_registered(self) -> None:
-        from mlflow.exceptions import MlflowException
+        from mlflow.exceptions import MlflowException  # "no such model" here means: create it
 
         try:
             self.client.get_registered_model(self.name)
@@ -168,6 +154,24 @@ class Registry:
         found = self._call("find version", self.client.get_model_version, self.name, version)
         return str(found.run_id)
 
+    def aliased(self, alias: Alias) -> AliasedVersion | None:
+        """The version behind ``alias`` with its training run's tags and metrics, or None when
+        the alias names nothing."""
+        version = self.get_alias_version(alias)
+        if version is None:
+            return None
+        with translated(f"read {alias} version {version}", self.settings):
+            found = self.client.get_model_version(self.name, version)
+            run = self.client.get_run(str(found.run_id))
+        return AliasedVersion(
+            alias=alias,
+            version=version,
+            registered_at=datetime.fromtimestamp(found.creation_timestamp / 1000, UTC),
+            run_id=str(found.run_id),
+            tags=dict(run.data.tags),
+            metrics=dict(run.data.metrics),
+        )
+
     def run_file(self, run_id: str, path: str, folder: Path) -> Path | None:
         """Download one file a run logged into ``folder``; None when the run has no such file."""
         parent = str(Path(path).parent)
@@ -201,6 +205,36 @@ class Registry:
         self._call(f"tag run {run_id}", self.client.set_tag, run_id, key, value)
 
 
+@dataclass(frozen=True)
+class AliasedVersion:
+    """A version that an alias names, and what its training run recorded."""
+
+    alias: Alias
+    version: str
+    registered_at: datetime
+    run_id: str
+    tags: dict[str, str]
+    metrics: dict[str, float]
+
+
+def aliased_versions(settings: Settings) -> list[AliasedVersion]:
+    """What each alias names, for a reader that must answer now and change nothing (the
+    dashboard): a local SQLite store that does not exist yet is reported, not created, and an
+    MLflow server that does not answer within seconds is a :class:`RegistryError`, not minutes
+    of retries. An alias that names nothing is simply absent."""
+    uri = settings.tracking_uri
+    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists():
+        raise RegistryError(
+            f"no MLflow store at {uri} yet; train a first model with `fraudstream train`, or set "
+            "FRAUD_MLFLOW_TRACKING_URI to the registry the model service uses"
+        )
+    # MLflow's HTTP client retries for minutes by default (read at each request).
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", _QUICK_HTTP_TIMEOUT_SECONDS)
+    registry = Registry(settings)
+    return [found for alias in ALIASES if (found := registry.aliased(alias)) is not None]
+
+
 def _version_of(uri: str, settings: Settings) -> tuple[str, str]:
     """(model name, version) that a ``models:/`` URI names; aliases are resolved."""
     path = uri.removeprefix("models:/").strip("/")
@@ -228,7 +262,6 @@ def load_model(uri: str, settings: Settings) -> ScoringModel:
             raise ModelNotFound(f"{uri}: no such model folder")
         return read_artifact(local)
     import mlflow
-    from mlflow.exceptions import MlflowException
 
     configure(settings)
     name, version = settings.model_name, "run"
@@ -236,10 +269,6 @@ def load_model(uri: str, settings: Settings) -> ScoringModel:
         name, version = _version_of(uri, settings)
         uri = f"models:/{name}/{version}"
     with tempfile.TemporaryDirectory(prefix="fraudstream-model-") as tmp:
-        try:
+        with translated(f"download {uri}", settings, lookup=True):
             path = mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=tmp)
-        except MlflowException as exc:
-            raise ModelNotFound(f"{uri}: {exc.message}") from exc
-        except OSError as exc:
-            raise RegistryError(f"{uri}: cannot download the model: {exc}") from exc
         return read_artifact(Path(path), name=name, version=version)

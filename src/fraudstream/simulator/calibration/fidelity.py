@@ -2,8 +2,9 @@
 
 ``fraudstream report fidelity`` compares the simulator's output (fresh, or a file) with the
 real sample, separately for legitimate and fraudulent transactions: PSI for every feature,
-KS for the numeric ones, a table (JSON and CSV) and one plot per feature. The bounds are the
-calibration's targets: PSI below 0.1 for legitimate rows and below 0.25 for frauds.
+KS for the numeric ones, and a table (JSON and CSV); the plots of the same samples are drawn by
+:mod:`.plots`, which the command calls beside this module. The bounds are the calibration's
+targets: PSI below 0.1 for legitimate rows and below 0.25 for frauds.
 """
 
 from __future__ import annotations
@@ -17,17 +18,17 @@ from typing import TYPE_CHECKING, Final, Literal
 import numpy as np
 import pandas as pd
 
-from fraudstream.monitoring.drift import DEFAULT_BINS, categorical_psi, ks, psi
 from fraudstream.schema import CATEGORIES
-from fraudstream.simulator.calibrate import window_card_rates
-from fraudstream.simulator.params import SimParams, default_calibration
-from fraudstream.simulator.reference import (
+from fraudstream.simulator.calibration.calibrate import window_card_rates
+from fraudstream.simulator.calibration.real_profile import (
     DENSE_WINDOWS,
     DenseWindow,
     calendar_reference,
     derived_columns,
     load_real,
 )
+from fraudstream.simulator.params import SimParams, default_calibration
+from fraudstream.stats import DEFAULT_BINS, categorical_psi, ks, psi
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -61,6 +62,16 @@ class FeatureResult:
     def known_gap(self) -> str | None:
         """Why this feature may exceed its bound, when that is understood and accepted."""
         return KNOWN_GAPS.get(self.feature)
+
+
+@dataclass(frozen=True, slots=True)
+class Samples:
+    """The rows compared, each with :func:`derived_columns`: the real sample, the simulated one,
+    and the simulated rows over the dense windows (per-card rates need a card's full days)."""
+
+    real: pd.DataFrame
+    sim: pd.DataFrame
+    windows: pd.DataFrame
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,17 +192,15 @@ def dense_window_frame(params: SimParams, seed: int) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def run_report(
+def load_samples(
     real_path: Path,
-    out: Path,
     *,
     rows: int = 1_000_000,
     sim_path: Path | None = None,
     seed: int = 42,
     fraud_rate: float | None = None,
-    plots: bool = True,
-) -> FidelityReport:
-    """Compare, write ``fidelity.json``, ``fidelity.csv`` and the plots into ``out``."""
+) -> Samples:
+    """The real rows, and ``rows`` freshly simulated ones (or the file ``sim_path``)."""
     real = derived_columns(load_real(real_path))
     if sim_path is not None:
         sim = windows = derived_columns(load_real(sim_path))
@@ -201,14 +210,17 @@ def run_report(
         params = SimParams() if fraud_rate is None else SimParams(fraud_rate=fraud_rate)
         sim = derived_columns(Simulator(params, seed=seed).frame(rows))
         windows = derived_columns(dense_window_frame(params, seed))
-    results = compare(real, sim, windows)
-    report = FidelityReport(results, sim_rows=len(sim), real_rows=len(real), out=out)
+    return Samples(real, sim, windows)
+
+
+def run_report(samples: Samples, out: Path) -> FidelityReport:
+    """Compare, and write ``fidelity.json`` and ``fidelity.csv`` into ``out``."""
+    results = compare(samples.real, samples.sim, samples.windows)
+    report = FidelityReport(
+        results, sim_rows=len(samples.sim), real_rows=len(samples.real), out=out
+    )
     out.mkdir(parents=True, exist_ok=True)
     _write_tables(report)
-    if plots:
-        from fraudstream.simulator.fidelity_plots import plot_all
-
-        plot_all(real, sim, windows, out)
     return report
 
 

@@ -7,7 +7,7 @@ import pytest
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from fraudstream.errors import DataRefused
-from fraudstream.metrics import (
+from fraudstream.quality import (
     choose_threshold,
     evaluate,
     natural_rate_weights,

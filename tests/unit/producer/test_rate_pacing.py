@@ -6,8 +6,8 @@ import time
 
 import pytest
 
+from fraudstream.producer.pacing import MAX_BACKLOG_SECONDS, Pacer, paced
 from fraudstream.simulator import SimParams, Simulator
-from fraudstream.simulator.pacing import MAX_BACKLOG_SECONDS, Pacer, paced
 
 pytestmark = pytest.mark.unit
 
@@ -64,14 +64,14 @@ def test_the_stream_is_paced_and_unpaced_on_request() -> None:
     sim = Simulator(SimParams(customers=100), seed=4)
     clock = FakeClock()
     pacer = Pacer(20.0, clock=clock, sleep=clock.sleep)
-    records = list(sim.stream(20.0, 60, pacer=pacer))
+    records = list(paced(sim.records(60, with_label=False), 20.0, pacer))
     assert len(records) == 60
     assert clock.now == pytest.approx(59 / 20)
     assert "is_fraud" not in records[0]
     assert records == list(sim.records(60, with_label=False))
 
     began = time.monotonic()
-    streamed = list(sim.stream(200.0, 41))
+    streamed = list(paced(sim.records(41, with_label=False), 200.0))
     # Only a lower bound: sleeping never returns early, while a busy machine may run late.
     assert time.monotonic() - began >= 40 / 200 * 0.95
     assert len(streamed) == 41

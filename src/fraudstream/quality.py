@@ -1,5 +1,8 @@
 """Model-quality metrics for fraud: pure functions of labels, scores and amounts.
 
+Not to be confused with the Prometheus gauges and counters each component publishes from its
+own ``metrics.py``: these measure how well a model separates frauds, not how a process runs.
+
 The trainer reports them on its held-out slice; the champion/challenger job compares two models
 with them on recent labelled data. PR-AUC (average precision) is the headline: with about 0.5 %
 fraud, ROC-AUC stays near 1 for models that still flood analysts with false alarms.

@@ -1,4 +1,8 @@
-"""Exponential backoff with full jitter: how long to wait before the next attempt."""
+"""Exponential backoff with jitter: how long to wait before the next attempt.
+
+Shared by every component that retries a server (the stream's scorer and labels sink, the
+producer's HTTP feed), so it sits beside the other shared modules, below all of them.
+"""
 
 from __future__ import annotations
 

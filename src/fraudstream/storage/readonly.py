@@ -1,5 +1,9 @@
 """The dashboard's one PostgreSQL connection: read-only, shared, re-opened when it breaks.
 
+It lives in storage, the one package that speaks to the drivers, so a driver error leaves as a
+:class:`~fraudstream.errors.StorageError`; the dashboard keeps what is its own (the Streamlit
+cache of this object, the queries). ``fraudstream status`` reads through it too.
+
 Streamlit runs every browser session's script in a thread of one server process, so one
 connection (behind a lock) serves them all; the queries are short aggregates, and a pool would
 only multiply connections on the database that the stream writes to. The session itself is

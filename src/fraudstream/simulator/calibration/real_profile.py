@@ -32,9 +32,9 @@ from fraudstream.schema import (
     missing_columns,
     normalise_columns,
 )
+from fraudstream.simulator.calendar import DAYS_PER_YEAR
 
 REAL_DATA_ENV: Final = "FRAUD_REAL_DATA"
-DAYS_PER_YEAR: Final = 365.25
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""One run at a time per model, across every scheduler that shares the database.
+"""One champion/challenger run at a time per model, across every scheduler that shares the
+database (here, with the rest of PostgreSQL, so that no driver exception leaves storage).
 
 A session-level PostgreSQL advisory lock, taken without waiting on a connection of its own and
 held for the whole run: a second scheduler's run finds it taken and skips. If the process dies,
