@@ -23,7 +23,7 @@ from fraudstream.trainer.tracking import log_run
 def registered_model(home: Path, rows: int = 60_000, **fields: object) -> Settings:
     """Train a small real model on simulated rows and register it as champion in an MLflow
     store of its own (SQLite + artifact folder under ``home``)."""
-    settings = Settings(  # type: ignore[call-arg]
+    settings = Settings(
         _env_file=None,
         home=home,
         mlflow_tracking_uri=f"sqlite:///{home / 'mlflow.db'}",

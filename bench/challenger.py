@@ -148,7 +148,7 @@ def one_size(rows: int, admin_url: str | None, champion: Any, folder: Path) -> d
                 " drift_reports"
             )
         home = folder / f"rows_{rows}"
-        settings = Settings(  # type: ignore[call-arg]
+        settings = Settings(
             _env_file=None,
             home=home,
             database_url=SecretStr(url),
@@ -162,12 +162,12 @@ def one_size(rows: int, admin_url: str | None, champion: Any, folder: Path) -> d
         )
         logged = log_run(champion, settings, register_as="champion")
         write_reference(  # as `fraudstream train` does: the job only reads it
-            Registry(settings),
+            Registry(settings.registry),
             logged.run_id,
             read_frame(CHAMPION_SOURCE, settings),
             champion.model,
             source=CHAMPION_SOURCE,
-            rows=settings.drift_reference_rows,
+            rows=settings.drift.reference_rows,
             description=f"version {logged.version}, trained on {CHAMPION_SOURCE}",
         )
         log_run(champion, settings, register_as="challenger")
@@ -242,7 +242,7 @@ def main() -> None:
     logging.getLogger("mlflow").setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory(prefix="fraudstream-bench-challenger-") as tmp:
         folder = Path(tmp)
-        settings = Settings(_env_file=None, home=folder, train_search_seconds=0)  # type: ignore[call-arg]
+        settings = Settings(_env_file=None, home=folder, train_search_seconds=0)
         print(f"champion: {CHAMPION_SOURCE}", flush=True)
         champion = train(
             read_frame(CHAMPION_SOURCE, settings),
@@ -251,16 +251,16 @@ def main() -> None:
             workdir=folder / "champion",
         )
         results = [one_size(rows, args.database_url, champion, folder) for rows in args.rows]
-    defaults = Settings(_env_file=None)  # type: ignore[call-arg]
+    defaults = Settings(_env_file=None)
     path = write_result(
         "challenger",
         {
             "target_seconds": TARGET_SECONDS,
             "load_average": os.getloadavg(),
             "settings": {
-                "challenger_search_seconds": defaults.challenger_search_seconds,
-                "challenger_bootstrap": defaults.challenger_bootstrap,
-                "drift_reference_rows": defaults.drift_reference_rows,
+                "challenger_search_seconds": defaults.challenger.search_seconds,
+                "challenger_bootstrap": defaults.challenger.bootstrap,
+                "drift_reference_rows": defaults.drift.reference_rows,
             },
             "champion": {"source": CHAMPION_SOURCE, "test_pr_auc": champion.test.pr_auc},
             "sizes": results,

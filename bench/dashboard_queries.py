@@ -83,7 +83,7 @@ def server(url: str | None) -> Iterator[str]:
     folder = Path(tempfile.mkdtemp(prefix="fraudstream-bench-pg-"))
     try:
         port = free_port()
-        with running(postgres_spec(Settings(_env_file=None), folder / "pg", port)):  # type: ignore[call-arg]
+        with running(postgres_spec(Settings(_env_file=None), folder / "pg", port)):
             yield admin_url(port)
     finally:
         shutil.rmtree(folder, ignore_errors=True)

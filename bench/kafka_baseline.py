@@ -70,7 +70,7 @@ class _Clock:
 
 def produce_wrapper(settings: Settings, topic: str, messages: Messages) -> Timing:
     clock = _Clock()
-    with Producer(settings) as producer:
+    with Producer(settings.kafka) as producer:
         for key, value in messages:
             producer.produce(topic, value, key=key)
     timing = clock.timing()
@@ -86,7 +86,9 @@ def produce_raw(settings: Settings, topic: str, messages: Messages) -> Timing:
         if error is None:
             delivered += 1
 
-    producer = confluent_kafka.Producer({**producer_config(settings), "on_delivery": on_delivery})
+    producer = confluent_kafka.Producer(
+        {**producer_config(settings.kafka), "on_delivery": on_delivery}
+    )
     clock = _Clock()
     for key, value in messages:
         while True:
@@ -135,13 +137,15 @@ def _decode(message: Any) -> None:
 
 
 def consume_wrapper(settings: Settings, topic: str, n: int, decode: bool) -> Timing:
-    with Consumer(settings, f"bench-{uuid.uuid4().hex[:8]}") as consumer:
+    with Consumer(settings.kafka, f"bench-{uuid.uuid4().hex[:8]}") as consumer:
         consumer.subscribe([topic])
         return _timed_drain(lambda: consumer.consume(BATCH, 1.0), n, _decode if decode else _ignore)
 
 
 def consume_raw(settings: Settings, topic: str, n: int) -> Timing:
-    consumer = confluent_kafka.Consumer(consumer_config(settings, f"bench-{uuid.uuid4().hex[:8]}"))
+    consumer = confluent_kafka.Consumer(
+        consumer_config(settings.kafka, f"bench-{uuid.uuid4().hex[:8]}")
+    )
     try:
         consumer.subscribe([topic])
         return _timed_drain(lambda: consumer.consume(BATCH, 1.0), n, _ignore)
@@ -171,7 +175,7 @@ def one_run(settings: Settings, messages: Messages, partitions: int, swap: bool)
     n = len(messages)
     payload = sum(len(k) + len(v) for k, v in messages)
     raw, topic = (f"bench-{uuid.uuid4().hex[:8]}" for _ in range(2))
-    ensure_topics(settings, [TopicSpec(raw, partitions), TopicSpec(topic, partitions)])
+    ensure_topics(settings.kafka, [TopicSpec(raw, partitions), TopicSpec(topic, partitions)])
     steps: list[tuple[str, Callable[[], dict[str, float]]]] = [
         ("produce_raw", lambda: _rate(n, payload, produce_raw(settings, raw, messages))),
         ("produce", lambda: _rate(n, payload, produce_wrapper(settings, topic, messages))),
@@ -218,7 +222,7 @@ def main() -> None:
         # Untimed warm-up: the first producer waits for its id while the coordinator loads,
         # and a fresh JVM serves its first fetches from interpreted code.
         warm_up, warm = f"bench-warm-up-{uuid.uuid4().hex[:8]}", min(n, 50_000)
-        ensure_topics(settings, [TopicSpec(warm_up, args.partitions)])
+        ensure_topics(settings.kafka, [TopicSpec(warm_up, args.partitions)])
         produce_wrapper(settings, warm_up, messages[:warm])
         consume_wrapper(settings, warm_up, warm, False)
         for run in range(1, args.repeat + 1):
@@ -253,7 +257,7 @@ def main() -> None:
                 "key": "cc_num (1,000 cards)",
                 "producer": {
                     k: v
-                    for k, v in producer_config(settings).items()
+                    for k, v in producer_config(settings.kafka).items()
                     if k not in {"bootstrap.servers", "client.id"}
                 },
             },

@@ -121,7 +121,7 @@ def main() -> None:
         home = Path(folder)
         print("training and registering a model (60,000 simulated rows)...", flush=True)
         settings = registered_model(home)
-        model = Registry(settings).load_alias("champion")
+        model = Registry(settings.registry).load_alias("champion")
         service, url = start_service(settings, home / "service.log")
         decoder = BatchDecoder(PredictItem)
         exact = TypeAdapter(list[PredictItem])

@@ -51,7 +51,7 @@ import psycopg
 from _common import versions, write_result
 from _stack import Process, registered_model, start_service
 from fraudstream.config import Settings
-from fraudstream.kafka.admin import ensure_topics
+from fraudstream.kafka.admin import ensure_topics, topic_specs
 from fraudstream.kafka.consumer import Consumer
 from fraudstream.kafka.producer import Producer
 from fraudstream.local.kafka import kafka_spec
@@ -78,18 +78,15 @@ STAGES = (
 def fresh_topics(settings: Settings) -> Settings:
     """Settings with topics and a Faust app id of their own (one measurement each)."""
     suffix = uuid.uuid4().hex[:8]
-    topics = Settings.model_copy(
-        settings,
-        update={
-            "topic_transactions": f"transactions-{suffix}",
-            "topic_verdicts": f"verdicts-{suffix}",
-            "topic_dlq": f"dlq-{suffix}",
-            "topic_labels": f"labels-{suffix}",
-            "topic_model_events": f"model-events-{suffix}",
-            "stream_app_id": f"bench-{suffix}",
-        },
+    topics = settings.replace(
+        topic_transactions=f"transactions-{suffix}",
+        topic_verdicts=f"verdicts-{suffix}",
+        topic_dlq=f"dlq-{suffix}",
+        topic_labels=f"labels-{suffix}",
+        topic_model_events=f"model-events-{suffix}",
+        stream_app_id=f"bench-{suffix}",
     )
-    ensure_topics(topics)
+    ensure_topics(topics.kafka, topic_specs(topics.topics))
     return topics
 
 
@@ -129,11 +126,11 @@ def produce(
     """Send ``batch``, paced at ``rate`` per second (0: as fast as possible), through
     ``producer`` or a new one; returns seconds, until the broker has confirmed the last."""
     if producer is None:
-        with Producer(settings) as fresh:
+        with Producer(settings.kafka) as fresh:
             return produce(settings, batch, rate, fresh)
     started = time.perf_counter()
     for i, (key, value) in enumerate(batch):
-        producer.produce(settings.topic_transactions, value, key)
+        producer.produce(settings.topics.transactions, value, key)
         if rate and i % 50 == 0:
             ahead = started + i / rate - time.perf_counter()
             if ahead > 0:
@@ -304,10 +301,10 @@ def _ceiling_workers(run: Settings, n_workers: int, folder: Path, tag: str) -> l
     procs = []
     for i in range(n_workers):
         env = {
-            "CEILING_APP_ID": run.stream_app_id,
-            "CEILING_BROKER": run.kafka_bootstrap_servers,
+            "CEILING_APP_ID": run.stream.app_id,
+            "CEILING_BROKER": run.kafka.bootstrap_servers,
             "CEILING_DATADIR": str(folder / f"{tag}-data-{i}"),
-            "CEILING_TOPIC": run.topic_transactions,
+            "CEILING_TOPIC": run.topics.transactions,
             "CEILING_COUNT_FILE": str(folder / f"{tag}-{i}.count"),
         }
         argv = [
@@ -416,8 +413,8 @@ def raw_ceiling(settings: Settings, n: int) -> dict[str, Any]:
 
     async def read() -> tuple[int, float]:
         consumer = AIOKafkaConsumer(
-            run.topic_transactions,
-            bootstrap_servers=run.kafka_bootstrap_servers,
+            run.topics.transactions,
+            bootstrap_servers=run.kafka.bootstrap_servers,
             group_id=f"raw-{uuid.uuid4().hex[:6]}",
             auto_offset_reset="earliest",
             enable_auto_commit=False,
@@ -463,11 +460,11 @@ def naive(settings: Settings, url: str, service: str, seconds: float) -> dict[st
     produce(run, messages(20_000, seed=3))
     done = 0
     with (
-        Consumer(run, f"naive-{uuid.uuid4().hex[:6]}") as consumer,
+        Consumer(run.kafka, f"naive-{uuid.uuid4().hex[:6]}") as consumer,
         httpx.Client(base_url=service, timeout=10) as client,
         psycopg.connect(url, autocommit=True) as conn,
     ):
-        consumer.subscribe([run.topic_transactions])
+        consumer.subscribe([run.topics.transactions])
         while not consumer.consume(1, timeout=1.0):
             pass  # joined and fetching
         started = time.perf_counter()
@@ -498,7 +495,7 @@ def latency(
     # One producer for the warm-up and the load: a new idempotent producer holds its first
     # messages ~0.5 s (producer id, metadata), a start-up cost of the feed, not of the pipeline.
     try:
-        with Producer(run) as producer:
+        with Producer(run.kafka) as producer:
             settle(run, url, producer)
             batch = messages(int(rate * seconds), seed=int(rate))
             sent_in = produce(run, batch, rate, producer)
@@ -563,7 +560,7 @@ def main() -> None:
 
     folder = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
     try:
-        base = Settings(_env_file=None, home=folder)  # type: ignore[call-arg]
+        base = Settings(_env_file=None, home=folder)
         kafka = ManagedProcess(kafka_spec(base, folder / "kafka", port=free_port()))
         postgres = ManagedProcess(postgres_spec(base, folder / "postgres", port=free_port()))
         with kafka, postgres:
@@ -581,11 +578,11 @@ def main() -> None:
                     else {"stream_batch_seconds": args.batch_seconds}
                 ),
             )
-            migrate_sync(settings)
+            migrate_sync(settings.database)
             with psycopg.connect(url, autocommit=True) as conn:
                 conn.execute(_REFUSE_POISON)
             service, service_url = start_service(settings, folder / "service.log")
-            settings = settings.model_copy(update={"model_service_url": service_url})
+            settings = settings.replace(model_service_url=service_url)
             try:
                 results: dict[str, Any] = {"workers": args.workers}
                 print("sustained throughput...", flush=True)

@@ -50,16 +50,14 @@ LOOPS = ("kafka", "simulator", "csv", "parquet")
 def fresh(settings: Settings) -> Settings:
     """Settings whose five topics are new, and created."""
     suffix = uuid.uuid4().hex[:8]
-    fresh = settings.model_copy(
-        update={
-            "topic_transactions": f"bench-transactions-{suffix}",
-            "topic_labels": f"bench-labels-{suffix}",
-            "topic_dlq": f"bench-dlq-{suffix}",
-            "topic_verdicts": f"bench-verdicts-{suffix}",
-            "topic_model_events": f"bench-model-events-{suffix}",
-        }
+    fresh = settings.replace(
+        topic_transactions=f"bench-transactions-{suffix}",
+        topic_labels=f"bench-labels-{suffix}",
+        topic_dlq=f"bench-dlq-{suffix}",
+        topic_verdicts=f"bench-verdicts-{suffix}",
+        topic_model_events=f"bench-model-events-{suffix}",
     )
-    ensure_topics(fresh, topic_specs(fresh))
+    ensure_topics(fresh.kafka, topic_specs(fresh.topics))
     return fresh
 
 
@@ -76,8 +74,8 @@ def timed(action: Callable[[], int]) -> dict[str, float]:
 
 
 def kafka_alone(settings: Settings, messages: list[tuple[str, bytes]]) -> int:
-    topic = settings.topic_transactions
-    with Producer(settings) as producer:
+    topic = settings.topics.transactions
+    with Producer(settings.kafka) as producer:
         for key, value in messages:
             producer.produce(topic, value, key)
     assert producer.delivered == len(messages), producer.delivered
@@ -87,8 +85,8 @@ def kafka_alone(settings: Settings, messages: list[tuple[str, bytes]]) -> int:
 def produce_run(
     settings: Settings, source: Source, rate: float = 0.0, labels: bool = True
 ) -> Counts:
-    schedule = LabelSchedule(settings.sim_label_delay_days) if labels else None
-    options = RunOptions(topic=settings.topic_transactions, rate=rate)
+    schedule = LabelSchedule(settings.simulator.label_delay_days) if labels else None
+    options = RunOptions(topic=settings.topics.transactions, rate=rate)
     counts = ProduceRun(settings, options, labels=schedule).run(source)
     assert counts.delivered == counts.sent, counts
     assert counts.invalid == 0, counts

@@ -98,7 +98,7 @@ def main() -> None:
     sim_path = args.sim_model or RESULTS / "models" / f"sim_{args.sim_rows}"
 
     with tempfile.TemporaryDirectory(prefix="bench-real-") as tmp:
-        settings = Settings(_env_file=None, home=Path(tmp) / "home")  # type: ignore[call-arg]
+        settings = Settings(_env_file=None, home=Path(tmp) / "home")
         frame, report = prepare(read_frame(str(args.real), settings), str(args.real))
         later = (frame["trans_date_trans_time"] >= pd.Timestamp(CUT)).to_numpy()
         before = frame.loc[~later]

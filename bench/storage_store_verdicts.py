@@ -126,7 +126,7 @@ async def one_round(url: str, rows: list[ScoredTransaction], batch: int) -> dict
         await conn.close()
 
     settings = Settings(_env_file=None, database_url=SecretStr(url), database_timeout_seconds=120)
-    async with Repository.connect(settings, application="bench") as repo:
+    async with Repository.connect(settings.database, application="bench") as repo:
         seconds["store_new"], stored = await timed(lambda: repo.store_verdicts(rows))
         assert stored == len(rows), stored
         seconds["store_existing"], stored = await timed(lambda: repo.store_verdicts(rows))

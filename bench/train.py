@@ -71,7 +71,7 @@ def main() -> None:
         overrides: dict[str, Any] = {"home": folder / "home"}
         if args.search_seconds is not None:
             overrides["train_search_seconds"] = args.search_seconds
-        settings = Settings(_env_file=None, **overrides)  # type: ignore[call-arg]
+        settings = Settings(_env_file=None, **overrides)
         source = f"sim://?rows={args.rows}&seed={args.seed}"
 
         start = time.perf_counter()
@@ -116,10 +116,10 @@ def main() -> None:
         "rows": args.rows,
         "seed": args.seed,
         "settings": {
-            "train_search_seconds": settings.train_search_seconds,
-            "threshold_strategy": settings.threshold_strategy,
-            "validation_fraction": settings.train_validation_fraction,
-            "test_fraction": settings.train_test_fraction,
+            "train_search_seconds": settings.trainer.search_seconds,
+            "threshold_strategy": settings.trainer.threshold_strategy,
+            "validation_fraction": settings.trainer.validation_fraction,
+            "test_fraction": settings.trainer.test_fraction,
         },
         "simulate_seconds": round(simulate_seconds, 1),
         "train_seconds": round(train_seconds, 1),

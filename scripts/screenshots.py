@@ -223,7 +223,7 @@ def server(database_url: str | None) -> Iterator[str]:
     folder = Path(tempfile.mkdtemp(prefix="fraudstream-pg-"))  # outside any 0700 temp root
     try:
         port = free_port()
-        with running(postgres_spec(Settings(_env_file=None), folder / "postgres", port)):  # type: ignore[call-arg]
+        with running(postgres_spec(Settings(_env_file=None), folder / "postgres", port)):
             yield admin_url(port)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -260,10 +260,10 @@ def registry(workdir: Path) -> dict[str, str]:
     result = train(frame, settings, source=TRAIN_SOURCE, workdir=workdir)
     log_run(result, settings, register_as="champion")
     log_run(result, settings, register_as="challenger")
-    print(f"registry with champion and challenger in {settings.tracking_uri}")
+    print(f"registry with champion and challenger in {settings.registry.tracking_uri}")
     return {
-        "FRAUD_MLFLOW_TRACKING_URI": settings.tracking_uri,
-        "FRAUD_MLFLOW_ARTIFACT_ROOT": settings.artifact_root,
+        "FRAUD_MLFLOW_TRACKING_URI": settings.registry.tracking_uri,
+        "FRAUD_MLFLOW_ARTIFACT_ROOT": settings.registry.artifact_root,
     }
 
 

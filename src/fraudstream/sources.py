@@ -66,12 +66,12 @@ def _s3(address: str, settings: Settings) -> pd.DataFrame:
     bucket, key = parts.netloc, parts.path.lstrip("/")
     if not bucket or not key:
         raise SourceError(f"{address}: an S3 address is s3://bucket/key")
-    secret = settings.aws_secret_access_key
-    key_id = settings.aws_access_key_id
+    secret = settings.s3.aws_secret_access_key
+    key_id = settings.s3.aws_access_key_id
     client = boto3.client(
         "s3",
-        endpoint_url=settings.s3_endpoint_url,
-        region_name=settings.aws_region,
+        endpoint_url=settings.s3.s3_endpoint_url,
+        region_name=settings.s3.aws_region,
         aws_access_key_id=key_id.get_secret_value() if key_id else None,
         aws_secret_access_key=secret.get_secret_value() if secret else None,
     )
@@ -88,7 +88,7 @@ def _s3(address: str, settings: Settings) -> pd.DataFrame:
         )
         raise SourceError(f"{address}: S3 answered {code or exc}; {hint}") from exc
     except BotoCoreError as exc:
-        endpoint = settings.s3_endpoint_url or "AWS"
+        endpoint = settings.s3.s3_endpoint_url or "AWS"
         raise SourceError(f"{address}: cannot reach S3 at {endpoint}: {exc}") from exc
     return _parse(io.BytesIO(body), key, address)
 
@@ -116,9 +116,9 @@ def _simulated(address: str, settings: Settings) -> pd.DataFrame:
         raise SourceError(f"{address}: unknown option {', '.join(sorted(unknown))}")
     try:
         rows = int(query.get("rows", "100000"))
-        seed = int(query.get("seed", str(settings.sim_seed)))
+        seed = int(query.get("seed", str(settings.simulator.seed)))
         params = sim_params(
-            settings,
+            settings.simulator,
             customers=int(query["customers"]) if "customers" in query else None,
             fraud_rate=float(query["fraud_rate"]) if "fraud_rate" in query else None,
         ).model_copy(
@@ -147,7 +147,7 @@ def _database(address: str, settings: Settings) -> pd.DataFrame:
         until = datetime.fromisoformat(query.get("until", "9999-12-31"))
     except ValueError as exc:
         raise SourceError(f"{address}: since and until are dates like 2020-06-21") from exc
-    frame = labelled_frame(settings.database_url.get_secret_value(), since, until)
+    frame = labelled_frame(settings.database.url.get_secret_value(), since, until)
     # the stored verdict columns stay out: a model learns from the feed and the label only
     frame = frame[list(KAGGLE_COLUMNS)]
     frame["trans_date_trans_time"] = pd.to_datetime(frame["trans_date_trans_time"])

@@ -69,8 +69,8 @@ def plan(now: datetime, settings: Settings, seen_until: Iterable[datetime | None
     model trained elsewhere); the evaluation starts after all of them.
     """
     # transactions at or before the cut-off count: times have whole seconds
-    end = now - timedelta(days=settings.challenger_label_wait_days) + _ONE_SECOND
-    start = end - timedelta(days=settings.challenger_window_days)
+    end = now - timedelta(days=settings.challenger.label_wait_days) + _ONE_SECOND
+    start = end - timedelta(days=settings.challenger.window_days)
     held_back = None
     for seen in seen_until:
         if seen is not None and seen + _ONE_SECOND > start:
@@ -80,8 +80,8 @@ def plan(now: datetime, settings: Settings, seen_until: Iterable[datetime | None
         now=now,
         evaluate_start=start,
         evaluate_end=end,
-        history_start=start - timedelta(days=settings.challenger_history_days),
-        train_start=end - timedelta(days=settings.challenger_train_days),
-        drift_start=now - timedelta(days=settings.drift_window_days),
+        history_start=start - timedelta(days=settings.challenger.history_days),
+        train_start=end - timedelta(days=settings.challenger.train_days),
+        drift_start=now - timedelta(days=settings.drift.window_days),
         held_back_until=held_back,
     )

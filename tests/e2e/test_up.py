@@ -54,16 +54,16 @@ def test_up_scores_the_feed_and_down_stops_everything(tmp_path: Path) -> None:
     )
     assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
     try:
-        state = read_state(Settings(_env_file=None, home=home))  # type: ignore[call-arg]
+        state = read_state(Settings(_env_file=None, home=home))
         assert state is not None
         assert set(state["components"]) == set(COMPONENTS)
-        settings = Settings(  # type: ignore[call-arg]
+        settings = Settings(
             _env_file=None,
             home=home,
             postgres_port=int(ports["FRAUD_POSTGRES_PORT"]),
             kafka_port=int(ports["FRAUD_KAFKA_PORT"]),
         )
-        url = settings.database_url.get_secret_value()
+        url = settings.database.url.get_secret_value()
         deadline = time.monotonic() + 120
         stored = 0
         while time.monotonic() < deadline and stored < 500:
@@ -71,8 +71,8 @@ def test_up_scores_the_feed_and_down_stops_everything(tmp_path: Path) -> None:
                 stored = conn.execute("SELECT count(*) FROM scored_transactions").fetchone()[0]
             time.sleep(1)
         assert stored >= 500
-        with Consumer(settings, "e2e-check") as consumer:
-            consumer.subscribe([settings.topic_verdicts])
+        with Consumer(settings.kafka, "e2e-check") as consumer:
+            consumer.subscribe([settings.topics.verdicts])
             assert len(drain(consumer, 100, timeout=60)) >= 100
         dashboard = httpx.get(f"http://127.0.0.1:{ports['FRAUD_DASHBOARD_PORT']}/_stcore/health")
         assert dashboard.status_code == 200

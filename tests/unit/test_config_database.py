@@ -12,11 +12,11 @@ pytestmark = pytest.mark.unit
 def test_default_is_the_local_server_on_the_local_port(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FRAUD_POSTGRES_PORT", "5544")
     settings = Settings(_env_file=None)
-    assert settings.database_is_local
-    assert settings.database_url.get_secret_value() == (
+    assert settings.database.is_local
+    assert settings.database.url.get_secret_value() == (
         "postgresql://fraudstream@127.0.0.1:5544/fraudstream"
     )
-    assert settings.reader_database_url.get_secret_value() == (
+    assert settings.database.reader_url.get_secret_value() == (
         "postgresql://fraudstream_reader@127.0.0.1:5544/fraudstream"
     )
 
@@ -24,13 +24,13 @@ def test_default_is_the_local_server_on_the_local_port(monkeypatch: pytest.Monke
 def test_a_database_url_switches_to_that_server(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FRAUD_DATABASE_URL", "postgresql://app:pw@db.example:5432/fraud")
     settings = Settings(_env_file=None)
-    assert not settings.database_is_local
-    assert settings.safe_database_url == "postgresql://app:***@db.example:5432/fraud"
-    assert settings.reader_database_url == settings.database_url
+    assert not settings.database.is_local
+    assert settings.database.safe_url == "postgresql://app:***@db.example:5432/fraud"
+    assert settings.database.reader_url == settings.database.url
     assert "pw@" not in repr(settings)
 
 
 def test_an_explicit_reader_url_wins(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FRAUD_DATABASE_READONLY_URL", "postgresql://viewer@db.example/fraud")
     settings = Settings(_env_file=None)
-    assert settings.reader_database_url.get_secret_value() == "postgresql://viewer@db.example/fraud"
+    assert settings.database.reader_url.get_secret_value() == "postgresql://viewer@db.example/fraud"

@@ -58,15 +58,15 @@ def announce(settings: Settings, moves: list[AliasMove], reason: str, decided_at
 
     if not moves:
         return True
-    wait = min(ANNOUNCE_TIMEOUT_SECONDS, settings.kafka_timeout_seconds)
+    wait = min(ANNOUNCE_TIMEOUT_SECONDS, settings.kafka.timeout_seconds)
     timeout_ms = int(wait * 1000)
     try:
-        producer = Producer(settings, overrides={"message.timeout.ms": timeout_ms})
+        producer = Producer(settings.kafka, overrides={"message.timeout.ms": timeout_ms})
         for move in moves:
             producer.produce(
-                settings.topic_model_events,
-                event(settings.model_name, move, reason, decided_at),
-                key=settings.model_name,
+                settings.topics.model_events,
+                event(settings.registry.model_name, move, reason, decided_at),
+                key=settings.registry.model_name,
             )
         producer.flush(wait + 5)
     except BrokerError as exc:
@@ -74,7 +74,7 @@ def announce(settings: Settings, moves: list[AliasMove], reason: str, decided_at
             "could not announce %s on %s: %s; the model service picks the change up at its "
             "next registry poll",
             ", ".join(f"{m.alias} -> {m.version}" for m in moves),
-            settings.topic_model_events,
+            settings.topics.model_events,
             exc,
         )
         return False

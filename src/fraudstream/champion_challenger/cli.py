@@ -98,8 +98,8 @@ def schedule(
     from fraudstream.champion_challenger.schedule import schedule as loop
 
     settings = _prepare()
-    period = parse_duration(every or settings.challenger_every)
-    port = settings.challenger_metrics_port if metrics_port is None else metrics_port
+    period = parse_duration(every or settings.challenger.every)
+    port = settings.challenger.metrics_port if metrics_port is None else metrics_port
     start_metrics(port, metrics_host)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -98,15 +98,15 @@ class _Run:
     def execute(self, lock: RunLock) -> tuple[ChallengerDecision, int]:
         self.lock = lock
         settings = self.settings
-        url = settings.database_url.get_secret_value()
-        registry = Registry(settings)
+        url = settings.database.url.get_secret_value()
+        registry = Registry(settings.registry)
         self.champion = load_candidate(registry, "champion")
         if self.champion is None:
             return self._finish(
                 registry,
                 Ruling(
                     "no_decision",
-                    f"no champion for model {settings.model_name}: train one with "
+                    f"no champion for model {settings.registry.model_name}: train one with "
                     "`fraudstream train --register-as champion`",
                 ),
             )
@@ -139,7 +139,7 @@ class _Run:
         if self.challenger is None:
             ruling = Ruling("no_decision", "no challenger to compare with the champion")
         else:
-            ruling = too_few_frauds(self.n_frauds, self.n_rows, settings.challenger_min_frauds)
+            ruling = too_few_frauds(self.n_frauds, self.n_rows, settings.challenger.min_frauds)
             if ruling is not None and spans.held_back_until is not None:
                 ruling = Ruling(
                     ruling.action,
@@ -149,17 +149,17 @@ class _Run:
             if ruling is None:
                 scored = self._score(rows, in_window.to_numpy(), frame)
                 paired = scored.paired
-                ruling = too_few_frauds(paired.frauds, paired.rows, settings.challenger_min_frauds)
+                ruling = too_few_frauds(paired.frauds, paired.rows, settings.challenger.min_frauds)
                 if ruling is None:
                     comparison = compare(
                         paired,
-                        settings.challenger_metric,
-                        draws=settings.challenger_bootstrap,
-                        confidence=settings.challenger_confidence,
-                        review_cost=settings.challenger_review_cost,
-                        seed=settings.challenger_seed,
+                        settings.challenger.metric,
+                        draws=settings.challenger.bootstrap,
+                        confidence=settings.challenger.confidence,
+                        review_cost=settings.challenger.review_cost,
+                        seed=settings.challenger.seed,
                     )
-                    ruling = rule(comparison, settings.challenger_margin)
+                    ruling = rule(comparison, settings.challenger.margin)
         assert ruling is not None
         self.say(f"{ruling.action}: {ruling.reason}")
         return self._finish(registry, ruling, frame, comparison, scored, drift_report)
@@ -195,8 +195,8 @@ class _Run:
             rows,
             self.champion,
             self.challenger,
-            model_name=self.settings.model_name,
-            coverage=self.settings.challenger_shadow_coverage,
+            model_name=self.settings.registry.model_name,
+            coverage=self.settings.challenger.shadow_coverage,
         )
         if stored is not None:
             self.say(f"stored verdicts and shadow scores cover {stored.paired.rows:,} rows")
@@ -236,7 +236,7 @@ class _Run:
         """The new challenger, or None with the reason it was not made."""
         spans = self.spans
         assert spans is not None
-        if not self.settings.challenger_retrain:
+        if not self.settings.challenger.retrain:
             return None, "retraining is off (FRAUD_CHALLENGER_RETRAIN)"
         recent = recent_labelled(frame, spans.train_start, spans.evaluate_end)
         latest = recent["trans_date_trans_time"].max() if len(recent) else None
@@ -363,8 +363,8 @@ class _Run:
         if notes:
             reason += "; " + "; ".join(notes)
         return ChallengerDecision(
-            model_name=self.settings.model_name,
-            metric=self.settings.challenger_metric,
+            model_name=self.settings.registry.model_name,
+            metric=self.settings.challenger.metric,
             champion_version=self.champion.version if self.champion else None,
             challenger_version=self.challenger.version if self.challenger else None,
             champion=comparison.champion if comparison else None,
@@ -392,8 +392,8 @@ class _Run:
             )
         reason += "; the aliases were left where they were"
         return ChallengerDecision(
-            model_name=self.settings.model_name,
-            metric=self.settings.challenger_metric,
+            model_name=self.settings.registry.model_name,
+            metric=self.settings.challenger.metric,
             champion_version=self.champion.version if self.champion else None,
             challenger_version=self.challenger.version if self.challenger else None,
             window_start=self.spans.evaluate_start if self.spans else None,
@@ -439,9 +439,11 @@ def run_once(
     MLflow wherever they still answer.
     """
     say = progress or (lambda message: log.info("%s", message))
-    url = settings.database_url.get_secret_value()
+    url = settings.database.url.get_secret_value()
     run = _Run(settings, say, as_of)
-    with RunLock(url, settings.model_name) as lock:  # no database: nothing starts, it raises
+    with RunLock(
+        url, settings.registry.model_name
+    ) as lock:  # no database: nothing starts, it raises
         if not lock.acquired:
             metrics.skipped()
             return Outcome(None, skipped="another challenger run holds the lock")

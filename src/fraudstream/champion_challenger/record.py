@@ -26,7 +26,7 @@ async def _store(
     settings: Settings, decision: ChallengerDecision, drift: DriftReport | None
 ) -> tuple[int, int | None]:
     async with (
-        Repository.connect(settings, application="fraudstream-challenger") as repo,
+        Repository.connect(settings.database, application="fraudstream-challenger") as repo,
         repo.transaction("recording a challenger decision") as writer,
     ):
         drift_id = None
@@ -94,7 +94,10 @@ def log_decision(
         documents={"decision.json": decision.model_dump(mode="json")},
     )
     logged = log_run(
-        settings, settings.challenger_experiment, record, failed=decision.action == "failed"
+        settings.registry,
+        settings.challenger.experiment,
+        record,
+        failed=decision.action == "failed",
     )
     return logged.run_id
 

@@ -96,14 +96,12 @@ def retrain(
     say = progress or (lambda message: log.info("%s", message))
     source = f"db://labelled?since={since:{_ISO}}&until={until:{_ISO}}"
     frame = recent
-    if settings.challenger_train_history:
-        frame, added = with_history(recent, settings.challenger_train_history, settings)
-        source = f"{source} + {settings.challenger_train_history}"
-        say(f"added {added:,} rows of history from {settings.challenger_train_history}")
+    if settings.challenger.train_history:
+        frame, added = with_history(recent, settings.challenger.train_history, settings)
+        source = f"{source} + {settings.challenger.train_history}"
+        say(f"added {added:,} rows of history from {settings.challenger.train_history}")
     say(f"retraining on {len(frame):,} rows ({source})")
-    budget = settings.model_copy(
-        update={"train_search_seconds": settings.challenger_search_seconds}
-    )
+    budget = settings.replace(train_search_seconds=settings.challenger.search_seconds)
     with tempfile.TemporaryDirectory(prefix="fraudstream-retrain-") as tmp:
         result = train(frame, budget, source=source, workdir=Path(tmp), progress=say)
         logged = log_run(result, settings, register_as="none")
@@ -115,7 +113,7 @@ def retrain(
         frame,
         result.model,
         source=source,
-        rows=settings.drift_reference_rows,
+        rows=settings.drift.reference_rows,
         description=f"version {version}, trained on {source}",
     )
     quality = f"test PR-AUC {result.test.pr_auc:.4f}"

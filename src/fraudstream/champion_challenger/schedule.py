@@ -84,7 +84,7 @@ def schedule(
     stop = stop or threading.Event()
     backoff = FIRST_BACKOFF_SECONDS
     attempted = 0
-    log.info("champion/challenger every %s for model %s", every, settings.model_name)
+    log.info("champion/challenger every %s for model %s", every, settings.registry.model_name)
     while not stop.is_set() and (runs is None or attempted < runs):
         attempted += 1
         try:

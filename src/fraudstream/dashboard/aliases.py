@@ -28,7 +28,7 @@ def current_aliases(settings: Settings) -> pd.DataFrame:
     from fraudstream.registry import aliased_versions
 
     rows: list[dict[str, Any]] = []
-    for found in aliased_versions(settings):
+    for found in aliased_versions(settings.registry):
         row: dict[str, Any] = {
             "alias": found.alias,
             "version": found.version,

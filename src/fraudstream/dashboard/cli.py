@@ -30,8 +30,8 @@ def dashboard(
     from fraudstream.errors import ConfigError
 
     settings = load_settings()
-    host = host or settings.dashboard_host
-    port = port or settings.dashboard_port
+    host = host or settings.dashboard.host
+    port = port or settings.dashboard.port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:

@@ -62,9 +62,9 @@ def _cached_runner(ttl_seconds: float) -> Callable[..., Any]:
 def query(fn: Callable[..., T], *args: Any) -> T:
     """``fn(database, *args)`` for one of :mod:`queries`' functions, cached, failures shown."""
     current = settings()
-    url = current.reader_database_url.get_secret_value()
-    timeout = current.database_timeout_seconds
-    ttl = current.dashboard_refresh_seconds / 2
+    url = current.database.reader_url.get_secret_value()
+    timeout = current.database.timeout_seconds
+    ttl = current.dashboard.refresh_seconds / 2
     try:
         if ttl <= 0:
             return fn(_database(url, timeout), *args)
@@ -76,7 +76,7 @@ def query(fn: Callable[..., T], *args: Any) -> T:
 
 def refresh_every() -> float | None:
     """The fragments' re-run period, None when auto-refresh is off."""
-    seconds = settings().dashboard_refresh_seconds
+    seconds = settings().dashboard.refresh_seconds
     return seconds if seconds > 0 else None
 
 
@@ -94,7 +94,7 @@ def no_data(what: str, hint: str) -> None:
 
 def footer() -> None:
     current = settings()
-    every = current.dashboard_refresh_seconds
+    every = current.dashboard.refresh_seconds
     refresh = f"refreshes every {every:g} s" if every > 0 else "auto-refresh off"
     st.caption(
         f"PostgreSQL {_masked(current)} (read-only) · {refresh} (FRAUD_DASHBOARD_REFRESH_SECONDS)"
@@ -104,4 +104,4 @@ def footer() -> None:
 def _masked(current: Settings) -> str:
     from fraudstream.config import mask_url
 
-    return mask_url(current.reader_database_url.get_secret_value())
+    return mask_url(current.database.reader_url.get_secret_value())

@@ -7,7 +7,7 @@ Components import from its modules, never from ``confluent_kafka``::
     from fraudstream.kafka.admin import ensure_topics, wait_for_topics
 
     with Producer(settings) as producer:          # acks=all, idempotent, lz4; flushes on exit
-        producer.produce(settings.topic_transactions, value, key=str(cc_num))
+        producer.produce(settings.topics.transactions, value, key=str(cc_num))
 
 Every failure is a :class:`~fraudstream.errors.BrokerError` whose message says what to do.
 Faust (the stream processor) keeps its own aiokafka clients; the topics it reads are created

@@ -20,7 +20,7 @@ from confluent_kafka.admin._listoffsets import OffsetSpec
 from confluent_kafka.admin._metadata import ClusterMetadata
 from confluent_kafka.cimpl import NewTopic
 
-from fraudstream.config import ENV_PREFIX, Settings
+from fraudstream.config import ENV_PREFIX, KafkaSettings, TopicSettings
 from fraudstream.errors import BrokerError, ConfigError
 from fraudstream.kafka.config import admin_config, consumer_config
 from fraudstream.kafka.errors import broker_error, describe, error_code, hint, librdkafka_log
@@ -64,25 +64,25 @@ class TopicInfo:
     """Messages currently stored (end offset minus start offset, summed over partitions)."""
 
 
-def topic_specs(settings: Settings) -> tuple[TopicSpec, ...]:
+def topic_specs(topics: TopicSettings) -> tuple[TopicSpec, ...]:
     """The five topics of fraudstream, named and sized by the settings."""
-    rf = settings.kafka_replication_factor
+    rf = topics.replication_factor
     return (
         TopicSpec(
-            settings.topic_transactions,
-            settings.transactions_partitions,
+            topics.transactions,
+            topics.transactions_partitions,
             rf,
             "transactions_partitions",
         ),
-        TopicSpec(settings.topic_verdicts, settings.verdicts_partitions, rf, "verdicts_partitions"),
-        TopicSpec(settings.topic_dlq, settings.other_partitions, rf, "other_partitions"),
-        TopicSpec(settings.topic_labels, settings.other_partitions, rf, "other_partitions"),
-        TopicSpec(settings.topic_model_events, settings.other_partitions, rf, "other_partitions"),
+        TopicSpec(topics.verdicts, topics.verdicts_partitions, rf, "verdicts_partitions"),
+        TopicSpec(topics.dlq, topics.other_partitions, rf, "other_partitions"),
+        TopicSpec(topics.labels, topics.other_partitions, rf, "other_partitions"),
+        TopicSpec(topics.model_events, topics.other_partitions, rf, "other_partitions"),
     )
 
 
-def _client(settings: Settings) -> AdminClient:
-    return AdminClient({**admin_config(settings), **_QUIET}, logger=librdkafka_log)
+def _client(kafka: KafkaSettings) -> AdminClient:
+    return AdminClient({**admin_config(kafka), **_QUIET}, logger=librdkafka_log)
 
 
 def _metadata(admin: AdminClient, bootstrap: str, timeout: float) -> ClusterMetadata:
@@ -117,17 +117,16 @@ def _mismatch(spec: TopicSpec, existing: int) -> ConfigError:
     )
 
 
-def ensure_topics(settings: Settings, specs: Sequence[TopicSpec] | None = None) -> list[str]:
+def ensure_topics(kafka: KafkaSettings, specs: Sequence[TopicSpec]) -> list[str]:
     """Create the topics that do not exist yet, wait until all of them serve; idempotent.
 
-    ``specs`` defaults to :func:`topic_specs`. A topic that exists with the same partition
+    ``specs`` are usually :func:`topic_specs`. A topic that exists with the same partition
     count is kept as it is; with another count it is a ConfigError, because moving a card to
     another partition would split its per-card state. Returns the names it created.
     """
-    specs = list(specs) if specs is not None else list(topic_specs(settings))
-    bootstrap = settings.kafka_bootstrap_servers
-    timeout = settings.kafka_timeout_seconds
-    admin = _client(settings)
+    bootstrap = kafka.bootstrap_servers
+    timeout = kafka.timeout_seconds
+    admin = _client(kafka)
     existing = {
         name: len(meta.partitions)
         for name, meta in _metadata(admin, bootstrap, timeout).topics.items()
@@ -254,11 +253,11 @@ def why_undelivered(bootstrap: str, topic: str, timeout: float) -> str:
     return problem or "the broker answers and the topic serves now: the broker was too slow"
 
 
-def list_topics(settings: Settings, *, internal: bool = False) -> list[TopicInfo]:
+def list_topics(kafka: KafkaSettings, *, internal: bool = False) -> list[TopicInfo]:
     """Every topic with its partition and message counts, sorted by name."""
-    bootstrap = settings.kafka_bootstrap_servers
-    timeout = settings.kafka_timeout_seconds
-    admin = _client(settings)
+    bootstrap = kafka.bootstrap_servers
+    timeout = kafka.timeout_seconds
+    admin = _client(kafka)
     metadata = _metadata(admin, bootstrap, timeout)
     names = sorted(n for n in metadata.topics if internal or not n.startswith("__"))
     partitions = [TopicPartition(n, p) for n in names for p in metadata.topics[n].partitions]
@@ -287,7 +286,7 @@ def _offsets(
 
 
 def committed_offsets(
-    settings: Settings, group_id: str, topics: Sequence[str]
+    kafka: KafkaSettings, group_id: str, topics: Sequence[str]
 ) -> dict[tuple[str, int], int]:
     """The offsets group ``group_id`` has committed on ``topics``, by (topic, partition).
 
@@ -298,9 +297,9 @@ def committed_offsets(
     confluent-kafka-javascript #374 (a NOT_COORDINATOR answer handled on a client without a
     consumer group).
     """
-    bootstrap = settings.kafka_bootstrap_servers
-    timeout = settings.kafka_timeout_seconds
-    metadata = _metadata(_client(settings), bootstrap, timeout)
+    bootstrap = kafka.bootstrap_servers
+    timeout = kafka.timeout_seconds
+    metadata = _metadata(_client(kafka), bootstrap, timeout)
     partitions = [
         TopicPartition(topic, p)
         for topic in topics
@@ -309,7 +308,7 @@ def committed_offsets(
     ]
     if not partitions:
         return {}
-    reader = Consumer({**consumer_config(settings, group_id), **_QUIET}, logger=librdkafka_log)
+    reader = Consumer({**consumer_config(kafka, group_id), **_QUIET}, logger=librdkafka_log)
     try:
         committed = _retrying(
             f"read the offsets of group {group_id!r}",
@@ -323,14 +322,14 @@ def committed_offsets(
 
 
 def partition_offsets(
-    settings: Settings, topic: str, at: datetime | None = None, *, earliest: bool = False
+    kafka: KafkaSettings, topic: str, at: datetime | None = None, *, earliest: bool = False
 ) -> dict[int, int]:
     """Per partition of ``topic``: its end (the next offset to be written), its start with
     ``earliest``, or with ``at`` the first offset whose message is that time or later (the end
     where there is none)."""
-    bootstrap = settings.kafka_bootstrap_servers
-    timeout = settings.kafka_timeout_seconds
-    admin = _client(settings)
+    bootstrap = kafka.bootstrap_servers
+    timeout = kafka.timeout_seconds
+    admin = _client(kafka)
     metadata = _metadata(admin, bootstrap, timeout)
     if topic not in metadata.topics:
         raise ConfigError(f"the topic {topic!r} does not exist at {bootstrap}")
@@ -343,6 +342,6 @@ def partition_offsets(
         spec = OffsetSpec.latest()  # type: ignore[no-untyped-call]
     found = _offsets(admin, partitions, spec, bootstrap, timeout)
     if at is not None:  # -1: no message that late; the range ends at the partition's end
-        ends = partition_offsets(settings, topic)
+        ends = partition_offsets(kafka, topic)
         return {p: ends[p] if o < 0 else o for (_, p), o in found.items()}
     return {p: o for (_, p), o in found.items()}

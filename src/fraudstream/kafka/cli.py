@@ -22,11 +22,12 @@ def create() -> None:
     from fraudstream.kafka.admin import ensure_topics, topic_specs
 
     settings = load_settings()
-    created = set(ensure_topics(settings))
-    for spec in topic_specs(settings):
+    specs = topic_specs(settings.topics)
+    created = set(ensure_topics(settings.kafka, specs))
+    for spec in specs:
         state = "created" if spec.name in created else "exists"
         console.print(f"{spec.name}: {spec.partitions} partitions, {state}")
-    console.print(f"topics ready at {settings.kafka_bootstrap_servers}")
+    console.print(f"topics ready at {settings.kafka.bootstrap_servers}")
 
 
 def list_(
@@ -37,9 +38,9 @@ def list_(
     from fraudstream.kafka.admin import list_topics
 
     settings = load_settings()
-    table = Table(title=f"topics at {settings.kafka_bootstrap_servers}")
+    table = Table(title=f"topics at {settings.kafka.bootstrap_servers}")
     for column in ("topic", "partitions", "messages"):
         table.add_column(column, justify="left" if column == "topic" else "right")
-    for info in list_topics(settings, internal=internal):
+    for info in list_topics(settings.kafka, internal=internal):
         table.add_row(info.name, str(info.partitions), f"{info.messages:,}")
     console.print(table)

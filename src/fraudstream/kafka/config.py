@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final, Literal
 
-from fraudstream.config import Settings
+from fraudstream.config import KafkaSettings
 from fraudstream.kafka.types import ConfigValue
 
 CLIENT_ID: Final = "fraudstream"
@@ -45,29 +45,29 @@ def _millis(seconds: float) -> int:
     return max(1, int(seconds * 1000))
 
 
-def common_config(settings: Settings) -> dict[str, ConfigValue]:
+def common_config(kafka: KafkaSettings) -> dict[str, ConfigValue]:
     """What every client shares: where the brokers are and how long to wait for them."""
     return {
-        "bootstrap.servers": settings.kafka_bootstrap_servers,
+        "bootstrap.servers": kafka.bootstrap_servers,
         "client.id": CLIENT_ID,
-        "socket.timeout.ms": _millis(settings.kafka_timeout_seconds),
+        "socket.timeout.ms": _millis(kafka.timeout_seconds),
     }
 
 
 def producer_config(
-    settings: Settings, overrides: Mapping[str, ConfigValue] | None = None
+    kafka: KafkaSettings, overrides: Mapping[str, ConfigValue] | None = None
 ) -> dict[str, ConfigValue]:
     """The producer's configuration; ``overrides`` win over every default."""
     return {
-        **common_config(settings),
+        **common_config(kafka),
         **PRODUCER_DEFAULTS,
-        "message.timeout.ms": _millis(settings.kafka_delivery_timeout_seconds),
+        "message.timeout.ms": _millis(kafka.delivery_timeout_seconds),
         **(overrides or {}),
     }
 
 
 def consumer_config(
-    settings: Settings,
+    kafka: KafkaSettings,
     group_id: str,
     *,
     auto_offset_reset: OffsetReset = "earliest",
@@ -76,7 +76,7 @@ def consumer_config(
 ) -> dict[str, ConfigValue]:
     """A consumer of an explicit group; it commits only when told to, unless ``auto_commit``."""
     return {
-        **common_config(settings),
+        **common_config(kafka),
         "group.id": group_id,
         "auto.offset.reset": auto_offset_reset,
         "enable.auto.commit": auto_commit,
@@ -85,6 +85,6 @@ def consumer_config(
     }
 
 
-def admin_config(settings: Settings) -> dict[str, ConfigValue]:
+def admin_config(kafka: KafkaSettings) -> dict[str, ConfigValue]:
     """The admin client's configuration."""
-    return common_config(settings)
+    return common_config(kafka)

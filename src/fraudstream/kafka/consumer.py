@@ -15,7 +15,7 @@ from typing import Final
 from confluent_kafka import Consumer as _ConfluentConsumer
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
-from fraudstream.config import Settings
+from fraudstream.config import KafkaSettings
 from fraudstream.errors import BrokerError
 from fraudstream.kafka.config import OffsetReset, consumer_config
 from fraudstream.kafka.errors import (
@@ -33,17 +33,17 @@ class Consumer:
 
     def __init__(
         self,
-        settings: Settings,
+        kafka: KafkaSettings,
         group_id: str,
         *,
         auto_offset_reset: OffsetReset = "earliest",
         auto_commit: bool = False,
         overrides: Mapping[str, ConfigValue] | None = None,
     ) -> None:
-        self.bootstrap = settings.kafka_bootstrap_servers
+        self.bootstrap = kafka.bootstrap_servers
         self.group_id = group_id
         config = consumer_config(
-            settings,
+            kafka,
             group_id,
             auto_offset_reset=auto_offset_reset,
             auto_commit=auto_commit,
@@ -125,7 +125,7 @@ _POLL_SECONDS: Final = 0.2
 
 
 def read_partitions(
-    settings: Settings, topic: str, ranges: Mapping[int, tuple[int, int]]
+    kafka: KafkaSettings, topic: str, ranges: Mapping[int, tuple[int, int]]
 ) -> Iterator[Message]:
     """Every message of ``topic`` in ``ranges`` (partition -> [start, end) offsets), without a
     group and without committing anything: what an audit reads.
@@ -137,26 +137,26 @@ def read_partitions(
     if not todo:
         return
     config = consumer_config(
-        settings,
+        kafka,
         f"fraudstream-audit-{topic}",
         overrides={"enable.partition.eof": True, "isolation.level": "read_committed"},
     )
     client = _ConfluentConsumer({**config, "logger": librdkafka_log})
     try:
         client.assign([TopicPartition(topic, p, start) for p, (start, _) in todo.items()])
-        quiet_until = time.monotonic() + settings.kafka_timeout_seconds
+        quiet_until = time.monotonic() + kafka.timeout_seconds
         while todo:
             try:
                 # a short wait: consume() waits for the whole count, and the end of a partition
                 # (its EOF event) is what ends the read, not a full batch
                 batch = client.consume(10_000, timeout=_POLL_SECONDS)
             except KafkaException as exc:
-                raise broker_error(f"read {topic}", exc, settings.kafka_bootstrap_servers) from exc
+                raise broker_error(f"read {topic}", exc, kafka.bootstrap_servers) from exc
             if batch:
-                quiet_until = time.monotonic() + settings.kafka_timeout_seconds
+                quiet_until = time.monotonic() + kafka.timeout_seconds
             elif time.monotonic() > quiet_until:
                 raise BrokerError(
-                    f"reading {topic}: no message within {settings.kafka_timeout_seconds:.0f} s "
+                    f"reading {topic}: no message within {kafka.timeout_seconds:.0f} s "
                     f"while partitions {sorted(todo)} were not read to their end"
                 )
             for message in batch:
@@ -168,7 +168,7 @@ def read_partitions(
                     if error.code() == KafkaError._PARTITION_EOF:
                         del todo[partition]
                         continue
-                    raise broker_error(f"read {topic}", error, settings.kafka_bootstrap_servers)
+                    raise broker_error(f"read {topic}", error, kafka.bootstrap_servers)
                 end = todo[partition][1]
                 offset = message.offset() or 0
                 if offset >= end:

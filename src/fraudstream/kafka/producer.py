@@ -15,7 +15,7 @@ from types import TracebackType
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka import Producer as _ConfluentProducer
 
-from fraudstream.config import Settings
+from fraudstream.config import KafkaSettings
 from fraudstream.errors import BrokerError
 from fraudstream.kafka.admin import why_undelivered
 from fraudstream.kafka.config import producer_config
@@ -36,14 +36,14 @@ class Producer:
     """
 
     def __init__(
-        self, settings: Settings, *, overrides: Mapping[str, ConfigValue] | None = None
+        self, kafka: KafkaSettings, *, overrides: Mapping[str, ConfigValue] | None = None
     ) -> None:
-        self.bootstrap = settings.kafka_bootstrap_servers
-        self._timeout = settings.kafka_timeout_seconds
+        self.bootstrap = kafka.bootstrap_servers
+        self._timeout = kafka.timeout_seconds
         self.delivered = 0
         self.failed = 0
         self._first_failure: tuple[str, KafkaError] | None = None
-        config = producer_config(settings, overrides)
+        config = producer_config(kafka, overrides)
         self._flush_timeout = int(config["message.timeout.ms"]) / 1000 + _FLUSH_MARGIN
         self._errors = ClientErrors("producer", self.bootstrap)
         try:

@@ -36,7 +36,7 @@ from confluent_kafka import Consumer as _ConfluentConsumer
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
 from confluent_kafka import Producer as _ConfluentProducer
 
-from fraudstream.config import Settings
+from fraudstream.config import KafkaSettings
 from fraudstream.errors import BrokerError
 from fraudstream.kafka.config import consumer_config, producer_config
 from fraudstream.kafka.errors import ClientErrors, broker_error, librdkafka_log
@@ -74,18 +74,18 @@ class TransactionalProducer:
 
     def __init__(
         self,
-        settings: Settings,
+        kafka: KafkaSettings,
         *,
         transactional_id: str,
         group_id: str,
         timeout_seconds: float,
     ) -> None:
-        self.bootstrap = settings.kafka_bootstrap_servers
+        self.bootstrap = kafka.bootstrap_servers
         self.transactional_id = transactional_id
         # no call of a transaction may outlive the transaction itself
-        self._timeout = min(settings.kafka_timeout_seconds, timeout_seconds)
+        self._timeout = min(kafka.timeout_seconds, timeout_seconds)
         timeout_ms = max(1000, int(timeout_seconds * 1000))
-        config = producer_config(settings)
+        config = producer_config(kafka)
         self._config = {
             **config,
             **TRANSACTION_DEFAULTS,
@@ -98,7 +98,7 @@ class TransactionalProducer:
         self._errors = ClientErrors(f"transactional producer {transactional_id}", self.bootstrap)
         try:
             self._group = _ConfluentConsumer(
-                {**consumer_config(settings, group_id), "logger": librdkafka_log}
+                {**consumer_config(kafka, group_id), "logger": librdkafka_log}
             )
         except KafkaException as exc:
             raise broker_error("create a Kafka consumer", exc, self.bootstrap) from exc

@@ -153,7 +153,7 @@ def key_figures(settings: Settings) -> list[str]:
 
     lines: list[str] = []
     # the dashboard's own queries: "now" means the same thing on the page and here
-    db = ReadOnlyDatabase(settings.database_url.get_secret_value(), timeout_seconds=3)
+    db = ReadOnlyDatabase(settings.database.url.get_secret_value(), timeout_seconds=3)
     try:
         counts = traffic(db, timedelta(minutes=1)).iloc[0]
         lines.append(f"verdicts in the last minute: {counts.scored:,} ({counts.flagged:,} flagged)")
@@ -173,7 +173,7 @@ def key_figures(settings: Settings) -> list[str]:
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "3")
     try:
-        registry = Registry(stack_settings(settings))
+        registry = Registry(stack_settings(settings).registry)
         versions = {a: registry.get_alias_version(a) for a in ("champion", "challenger")}
         lines.append(
             "models: " + ", ".join(f"{a} version {v or '(none)'}" for a, v in versions.items())
@@ -189,4 +189,4 @@ def fetch() -> None:
 
     settings = load_settings()
     path = ensure_kafka_jars(settings)
-    console.print(f"Kafka {settings.kafka_version} jars in {path}")
+    console.print(f"Kafka {settings.local.kafka_version} jars in {path}")

@@ -19,6 +19,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+from pydantic import SecretStr
+from pydantic_core import to_jsonable_python
 
 from fraudstream.config import ENV_PREFIX, LOCAL_DATABASE, Settings
 from fraudstream.local.process import ProcessSpec, port_open
@@ -39,43 +41,41 @@ COMPONENTS = (
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
-    """The settings a child must share, as FRAUD_* variables: the fields that were set (by the
-    user or by the stack) and the state folder, made absolute. Unset fields stay unset, so the
+    """The settings a child must share, as FRAUD_* variables: the values that were set (by the
+    user or by the stack) and the state folder, made absolute. Unset values stay unset, so the
     child derives the same defaults (a local database stays local)."""
-    env: dict[str, str] = {f"{ENV_PREFIX}HOME": str(settings.home.resolve())}
-    dumped = settings.model_dump(mode="json")
-    for name in settings.model_fields_set:
-        raw = getattr(settings, name)
+    env: dict[str, str] = {}
+    for variable, raw in settings.explicit().items():
         if raw is None:
             continue
-        if hasattr(raw, "get_secret_value"):
+        if isinstance(raw, SecretStr):
             value: object = raw.get_secret_value()
         elif isinstance(raw, Path):
             value = str(raw.resolve())
-        elif isinstance(dumped[name], list | dict):
-            value = json.dumps(dumped[name])
         else:
-            value = dumped[name]
-        env[ENV_PREFIX + name.upper()] = str(value)
+            value = to_jsonable_python(raw)
+        env[variable] = json.dumps(value) if isinstance(value, list | dict) else str(value)
+    env[f"{ENV_PREFIX}HOME"] = str(settings.home.resolve())
     return env
 
 
 def database_port(settings: Settings) -> int:
-    return urlsplit(settings.database_url.get_secret_value()).port or 5432
+    return urlsplit(settings.database.url.get_secret_value()).port or 5432
 
 
 def _external(
-    field: str, what: str, ours: Callable[[Settings], str] | None = None
+    variable: str, what: str, ours: Callable[[Settings], str] | None = None
 ) -> Callable[[Settings], str | None]:
     """Skip the component when the user set its address to a server of their own (an address
     equal to the stack's own, as ``stack_settings`` sets it, is not external)."""
 
     def skip(settings: Settings) -> str | None:
-        if field not in settings.model_fields_set:
+        given = settings.explicit().get(variable)
+        if given is None:
             return None
-        if ours is not None and getattr(settings, field) == ours(settings):
+        if ours is not None and given == ours(settings):
             return None
-        return f"external {what} configured by {ENV_PREFIX}{field.upper()}"
+        return f"external {what} configured by {variable}"
 
     return skip
 
@@ -116,13 +116,13 @@ def child(
 def _kafka(settings: Settings) -> ProcessSpec:
     from fraudstream.local.kafka import kafka_spec
 
-    return kafka_spec(settings, settings.home / "kafka", port=settings.kafka_port)
+    return kafka_spec(settings, settings.home / "kafka", port=settings.kafka.port)
 
 
 def _topics(settings: Settings) -> None:
-    from fraudstream.kafka.admin import ensure_topics
+    from fraudstream.kafka.admin import ensure_topics, topic_specs
 
-    ensure_topics(settings)
+    ensure_topics(settings.kafka, topic_specs(settings.topics))
 
 
 def _postgres(settings: Settings) -> ProcessSpec:
@@ -137,12 +137,12 @@ def _migrate(settings: Settings) -> None:
     from fraudstream.storage.migrate import migrate_sync
     from fraudstream.storage.server import ensure_database
 
-    migrate_sync(settings)
+    migrate_sync(settings.database)
     ensure_database(admin_url(database_port(settings)), MLFLOW_DATABASE, LOCAL_DATABASE)
 
 
 def mlflow_url(settings: Settings) -> str:
-    return f"http://127.0.0.1:{settings.mlflow_port}"
+    return f"http://127.0.0.1:{settings.local.mlflow_port}"
 
 
 def _mlflow(settings: Settings) -> ProcessSpec:
@@ -155,7 +155,7 @@ def _mlflow(settings: Settings) -> ProcessSpec:
     artifacts = (settings.home / "mlflow" / "artifacts").resolve()
     artifacts.mkdir(parents=True, exist_ok=True)
     return mlflow_server_spec(
-        store, str(artifacts), settings.mlflow_port, logs_dir(settings) / "mlflow.log"
+        store, str(artifacts), settings.local.mlflow_port, logs_dir(settings) / "mlflow.log"
     )
 
 
@@ -167,7 +167,7 @@ def _has_champion(settings: Settings) -> str | None:
     from fraudstream.registry import Registry
 
     try:
-        version = Registry(settings).get_alias_version("champion")
+        version = Registry(settings.registry).get_alias_version("champion")
     except FraudstreamError:
         return None
     return f"champion is version {version}" if version else None
@@ -176,9 +176,9 @@ def _has_champion(settings: Settings) -> str | None:
 def _trainer(settings: Settings) -> ProcessSpec:
     """The first champion, on simulated history; a short search keeps the first start quick
     (the champion/challenger job improves on it later)."""
-    source = f"sim://?rows={settings.up_train_rows}&seed={settings.sim_seed}"
+    source = f"sim://?rows={settings.local.up_train_rows}&seed={settings.simulator.seed}"
     env = {}
-    if "train_search_seconds" not in settings.model_fields_set:
+    if f"{ENV_PREFIX}TRAIN_SEARCH_SECONDS" not in settings.explicit():
         env[f"{ENV_PREFIX}TRAIN_SEARCH_SECONDS"] = "20"
     return child(
         settings, "trainer", "train", "--data", source, "--register-as", "champion", env=env
@@ -186,12 +186,12 @@ def _trainer(settings: Settings) -> ProcessSpec:
 
 
 def _service(settings: Settings) -> ProcessSpec:
-    url = settings.service_url
+    url = settings.service.base_url
     return child(settings, "model-service", "serve", probe=_http_ok(url + "/readyz"), address=url)
 
 
 def _stream(settings: Settings) -> ProcessSpec:
-    port = settings.stream_metrics_port
+    port = settings.stream.metrics_port
     return child(
         settings,
         "stream",
@@ -207,18 +207,18 @@ def _stream(settings: Settings) -> ProcessSpec:
 
 def _producer(settings: Settings) -> ProcessSpec:
     return child(
-        settings, "producer", "produce", "--source", "sim", "--rate", str(settings.produce_rate)
+        settings, "producer", "produce", "--source", "sim", "--rate", str(settings.producer.rate)
     )
 
 
 def _challenger(settings: Settings) -> ProcessSpec:
     return child(
-        settings, "challenger", "challenger", "schedule", "--every", settings.challenger_every
+        settings, "challenger", "challenger", "schedule", "--every", settings.challenger.every
     )
 
 
 def _dashboard(settings: Settings) -> ProcessSpec:
-    url = f"http://127.0.0.1:{settings.dashboard_port}"
+    url = f"http://127.0.0.1:{settings.dashboard.port}"
     return child(
         settings, "dashboard", "dashboard", probe=_http_ok(url + "/_stcore/health"), address=url
     )
@@ -226,28 +226,31 @@ def _dashboard(settings: Settings) -> ProcessSpec:
 
 def stack_settings(settings: Settings) -> Settings:
     """The settings every child sees: the user's, plus the MLflow server of the stack."""
-    if "mlflow_tracking_uri" in settings.model_fields_set:
+    if f"{ENV_PREFIX}MLFLOW_TRACKING_URI" in settings.explicit():
         return settings
-    return settings.model_copy(update={"mlflow_tracking_uri": mlflow_url(settings)})
+    return settings.replace(mlflow_tracking_uri=mlflow_url(settings))
 
 
 def stack_components() -> list[Component]:
     """The components of the local stack, in start order."""
     return [
         Component(
-            "kafka", _kafka, after_ready=_topics, skip=_external("kafka_bootstrap_servers", "Kafka")
+            "kafka",
+            _kafka,
+            after_ready=_topics,
+            skip=_external(f"{ENV_PREFIX}KAFKA_BOOTSTRAP_SERVERS", "Kafka"),
         ),
         Component(
             "postgres",
             _postgres,
             after_ready=_migrate,
-            skip=_external("database_url", "PostgreSQL"),
+            skip=_external(f"{ENV_PREFIX}DATABASE_URL", "PostgreSQL"),
         ),
         Component(
             "mlflow",
             _mlflow,
             depends_on=("postgres",),
-            skip=_external("mlflow_tracking_uri", "MLflow", mlflow_url),
+            skip=_external(f"{ENV_PREFIX}MLFLOW_TRACKING_URI", "MLflow", mlflow_url),
         ),
         Component("trainer", _trainer, depends_on=("mlflow",), oneshot=True, skip=_has_champion),
         Component("model-service", _service, depends_on=("trainer", "kafka")),

@@ -60,7 +60,7 @@ logger.config.level = WARN
 
 def kafka_home(settings: Settings) -> Path:
     """Where one Kafka version's jars live; shared by every data folder and every checkout."""
-    return settings.cache_dir / f"kafka-{settings.kafka_version}"
+    return settings.cache_dir / f"kafka-{settings.local.kafka_version}"
 
 
 @contextlib.contextmanager
@@ -103,8 +103,8 @@ def ensure_kafka_jars(settings: Settings) -> Path:
     mvn = shutil.which("mvn")
     if mvn is None:
         raise LocalStackError(
-            f"Apache Maven is needed once, to fetch Kafka {settings.kafka_version} from Maven "
-            "Central: install it (Debian/Ubuntu: apt-get install maven), or set "
+            f"Apache Maven is needed once, to fetch Kafka {settings.local.kafka_version} from "
+            "Maven Central: install it (Debian/Ubuntu: apt-get install maven), or set "
             "FRAUD_KAFKA_BOOTSTRAP_SERVERS to use a broker you run yourself"
         )
     with _locked(home / ".lock"):
@@ -113,7 +113,7 @@ def ensure_kafka_jars(settings: Settings) -> Path:
         shutil.rmtree(jars, ignore_errors=True)
         log.info(
             "fetching Kafka %s from Maven Central into %s (about 45 MB, once)",
-            settings.kafka_version,
+            settings.local.kafka_version,
             jars,
         )
         started = time.monotonic()
@@ -124,7 +124,7 @@ def ensure_kafka_jars(settings: Settings) -> Path:
                 "-B",
                 "-f",
                 str(pom),
-                f"-Dkafka.version={settings.kafka_version}",
+                f"-Dkafka.version={settings.local.kafka_version}",
                 "dependency:copy-dependencies",
                 "-DincludeScope=runtime",
                 f"-DoutputDirectory={jars}",
@@ -138,11 +138,11 @@ def ensure_kafka_jars(settings: Settings) -> Path:
                     f"Maven did not fetch Kafka within {_MAVEN_TIMEOUT:.0f} s: check the network "
                     "access to repo.maven.apache.org (or your Maven mirror in ~/.m2/settings.xml)"
                 ) from exc
-        broker_jar = jars / f"kafka_2.13-{settings.kafka_version}.jar"
+        broker_jar = jars / f"kafka_2.13-{settings.local.kafka_version}.jar"
         if done.returncode != 0 or not broker_jar.exists():
             tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-12:])
             raise LocalStackError(
-                f"Maven could not fetch Kafka {settings.kafka_version} (exit code "
+                f"Maven could not fetch Kafka {settings.local.kafka_version} (exit code "
                 f"{done.returncode}): check FRAUD_KAFKA_VERSION and the network access to "
                 f"repo.maven.apache.org. Maven said:\n{tail}"
             )
@@ -317,7 +317,7 @@ def kafka_spec(settings: Settings, data_dir: Path, port: int | None = None) -> P
 
     argv = [
         java,
-        f"-Xmx{settings.kafka_heap}",
+        f"-Xmx{settings.local.kafka_heap}",
         "-XX:+UseG1GC",
         "-XX:MaxGCPauseMillis=20",
         "-XX:+ExplicitGCInvokesConcurrent",

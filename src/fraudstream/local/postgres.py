@@ -3,7 +3,7 @@
 :func:`postgres_spec` prepares a data folder once and describes the server as a
 :class:`~fraudstream.local.process.ProcessSpec`; the supervisor of ``fraudstream up`` and the test
 fixtures run it in the foreground, on 127.0.0.1 and a port of their choice. Nothing here applies
-to an external server: when ``FRAUD_DATABASE_URL`` is set (``settings.database_is_local`` is
+to an external server: when ``FRAUD_DATABASE_URL`` is set (``settings.database.is_local`` is
 False) callers launch nothing and connect there.
 
 The data folder holds ``pgdata/`` (the cluster), ``run/`` (the Unix socket) and
@@ -21,7 +21,7 @@ without a password, as usual for a development stack. Use an external server for
 PostgreSQL refuses to run as root. When the effective user is root, this module changes the
 system, and only then:
 
-- it creates the system user ``settings.postgres_os_user`` (``useradd --system``, no home, no
+- it creates the system user ``settings.local.postgres_os_user`` (``useradd --system``, no home, no
   login shell) when it does not exist;
 - it gives that user ownership of the data folder;
 - it adds the search bit (``o+x``, never read) to every parent folder of the data folder and of
@@ -101,16 +101,16 @@ def binaries() -> Path:
 def postgres_spec(settings: Settings, data_dir: Path, port: int | None = None) -> ProcessSpec:
     """Prepare ``data_dir`` (once) and describe the server that serves it on ``port``.
 
-    Called by ``fraudstream up`` (port from ``settings.postgres_port``) and by the test fixtures
+    Called by ``fraudstream up`` (port from ``settings.database.port``) and by the test fixtures
     (a free port). The first call on a folder creates the cluster, its roles and database, which
     takes a second or two; later calls only check it. The returned spec runs ``postgres`` in the
     foreground; its stop signal (SIGINT) ends it cleanly, and a restart on the same folder keeps
     every row.
     """
-    port = port or settings.postgres_port
+    port = port or settings.database.port
     data_dir = data_dir.resolve()
     bin_dir = binaries()
-    user = _service_user(settings.postgres_os_user)
+    user = _service_user(settings.local.postgres_os_user)
     if user is not None:
         _make_traversable(bin_dir, user)
     pgdata = ensure_cluster(data_dir, user=user)

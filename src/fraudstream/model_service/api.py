@@ -91,13 +91,13 @@ async def _score(
     reasons: Reasons,
 ) -> tuple[Served, list[Prediction]]:
     started = time.perf_counter()
-    body = await read_body(request, settings.service_max_body_bytes)
+    body = await read_body(request, settings.service.max_body_bytes)
     items = _decoder.decode(body)
     if not items:
         raise EmptyBatch
-    if len(items) > settings.service_max_batch:
+    if len(items) > settings.service.max_batch:
         raise BatchTooLarge(
-            f"{len(items)} transactions; at most {settings.service_max_batch} per request"
+            f"{len(items)} transactions; at most {settings.service.max_batch} per request"
         )
     served = live.champion  # read once: a swap during this request does not affect it
     if served is None:

@@ -40,7 +40,9 @@ def create_app(settings: Settings, source: ModelSource | None = None) -> FastAPI
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         model_source = source or _registry_source(settings)
         live = LiveModels()
-        watcher = AliasWatcher(settings, model_source, live)
+        watcher = AliasWatcher(
+            settings.service, settings.kafka, settings.topics, model_source, live
+        )
         app.state.live = live
         async with contextlib.AsyncExitStack() as stack:
             store = _LazyShadowStore(settings)
@@ -75,10 +77,10 @@ def create_app(settings: Settings, source: ModelSource | None = None) -> FastAPI
     problems.install(app)
     app.include_router(api.scoring)
     app.include_router(api.router)
-    if settings.service_cors_origins:
+    if settings.service.cors_origins:
         app.add_middleware(
             CORSMiddleware,
-            allow_origins=settings.service_cors_origins,
+            allow_origins=settings.service.cors_origins,
             allow_methods=["GET", "POST"],
             allow_headers=["Content-Type", API_KEY_HEADER],
         )
@@ -104,7 +106,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 def _registry_source(settings: Settings) -> ModelSource:
     from fraudstream.registry import Registry
 
-    return Registry(settings)
+    return Registry(settings.registry)
 
 
 class _LazyShadowStore:
@@ -120,7 +122,7 @@ class _LazyShadowStore:
         if self._repo is None:
             stack = contextlib.AsyncExitStack()
             self._repo = await stack.enter_async_context(
-                Repository.connect(self.settings, application="fraudstream-model-service")
+                Repository.connect(self.settings.database, application="fraudstream-model-service")
             )
             self._stack = stack
         try:

@@ -26,8 +26,8 @@ def serve(
     uvicorn.run(
         "fraudstream.model_service.cli:app_from_env",
         factory=True,
-        host=host or settings.service_host,
-        port=port or settings.service_port,
+        host=host or settings.service.host,
+        port=port or settings.service.port,
         workers=workers,
         log_level=settings.log_level.lower(),
         access_log=False,

@@ -26,7 +26,7 @@ class BodyTooLarge(Exception):
 
 
 def check_api_key(settings: Settings, request: Request) -> None:
-    expected = settings.api_key
+    expected = settings.service.api_key
     if expected is None:
         return
     given = request.headers.get(API_KEY_HEADER, "")

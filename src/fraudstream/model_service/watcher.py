@@ -14,7 +14,7 @@ import logging
 import threading
 import uuid
 
-from fraudstream.config import Settings
+from fraudstream.config import KafkaSettings, ServiceSettings, TopicSettings
 from fraudstream.errors import FraudstreamError, ModelError
 from fraudstream.model_service import metrics
 from fraudstream.model_service.live import LiveModels, ModelSource
@@ -26,8 +26,17 @@ log = logging.getLogger(__name__)
 class AliasWatcher:
     """Keeps :class:`LiveModels` in step with the registry aliases."""
 
-    def __init__(self, settings: Settings, source: ModelSource, live: LiveModels) -> None:
-        self.settings = settings
+    def __init__(
+        self,
+        service: ServiceSettings,
+        kafka: KafkaSettings,
+        topics: TopicSettings,
+        source: ModelSource,
+        live: LiveModels,
+    ) -> None:
+        self.poll_seconds = service.poll_seconds
+        self.kafka = kafka
+        self.topic = topics.model_events
         self.source = source
         self.live = live
         self._wake = asyncio.Event()
@@ -70,7 +79,7 @@ class AliasWatcher:
         try:
             while True:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.settings.service_poll_seconds)
+                    await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
                 self._wake.clear()
                 await self.sync()
         finally:
@@ -86,14 +95,14 @@ class AliasWatcher:
         group = f"model-service-{uuid.uuid4().hex[:12]}"
         while not self._stop.is_set():
             try:
-                with Consumer(self.settings, group, auto_offset_reset="latest") as consumer:
-                    consumer.subscribe([self.settings.topic_model_events])
+                with Consumer(self.kafka, group, auto_offset_reset="latest") as consumer:
+                    consumer.subscribe([self.topic])
                     while not self._stop.is_set():
                         if consumer.consume(100, timeout=0.5):
                             loop.call_soon_threadsafe(self._wake.set)
             except FraudstreamError as exc:
                 log.warning("model-events listener: %s; polling the registry only", exc)
-                self._stop.wait(self.settings.service_poll_seconds)
+                self._stop.wait(self.poll_seconds)
 
     def start(self) -> asyncio.Task[None]:
         self._loop = asyncio.get_running_loop()

@@ -60,14 +60,14 @@ def measure_drift(
     when the version has no reference, DataError when the window has no rows to compare."""
     reference = stored_reference(registry, version)
     result = window_drift(
-        frame, features, spans.drift_start, model, reference, settings.drift_psi_threshold
+        frame, features, spans.drift_start, model, reference, settings.drift.psi_threshold
     )
     report = as_report(
         result,
         start=spans.drift_start,
         end=spans.now,
         reference=reference,
-        model_name=settings.model_name,
+        model_name=settings.registry.model_name,
         model_version=version,
     )
     return DriftCheck(result, report)
@@ -87,9 +87,9 @@ def check_drift(
     from fraudstream.storage.window import latest_transaction_time, stored_window
 
     say = progress or (lambda _message: None)
-    url = settings.database_url.get_secret_value()
+    url = settings.database.url.get_secret_value()
     say("finding the champion and the latest transaction")
-    registry = Registry(settings)
+    registry = Registry(settings.registry)
     model = registry.load_alias("champion")
     now = as_of or latest_transaction_time(url)
     if now is None:
@@ -110,7 +110,7 @@ def _store(settings: Settings, report: DriftReport) -> int:
     from fraudstream.storage.repository import Repository
 
     async def store() -> int:
-        async with Repository.connect(settings, application="fraudstream-monitor") as repo:
+        async with Repository.connect(settings.database, application="fraudstream-monitor") as repo:
             return await repo.record_drift_report(report)
 
     return asyncio.run(store())

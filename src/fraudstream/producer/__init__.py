@@ -8,7 +8,7 @@ are reported and skipped or dead-lettered; the run ends with a flush and its cou
     from fraudstream.producer.frames import simulated_items
     from fraudstream.producer.run import ProduceRun, RunOptions, Source
 
-    run = ProduceRun(settings, RunOptions(topic=settings.topic_transactions, rate=500))
+    run = ProduceRun(settings, RunOptions(topic=settings.topics.transactions, rate=500))
     counts = run.run(Source("simulator", simulated_items(Simulator(), limit=10_000)))
 
 ``fraudstream produce`` (:mod:`.cli`) wires the same pieces from its options.

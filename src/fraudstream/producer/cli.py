@@ -126,15 +126,15 @@ def produce(
         from fraudstream.simulator.knobs import parse_scenario, parse_time, sim_params
 
         params = sim_params(
-            settings,
+            settings.simulator,
             fraud_rate=fraud_rate,
             drift_at=parse_time(drift_at, "--drift-at"),
             drift_scenario=parse_scenario(drift_scenario, "--drift-scenario"),
         )
     chosen = build_source(kind, address, settings, stop, params, seed, limit)
-    delay = settings.sim_label_delay_days
+    delay = settings.simulator.label_delay_days
     schedule = LabelSchedule(delay, label_delay_seconds) if labels else None
-    target = topic or settings.topic_transactions
+    target = topic or settings.topics.transactions
     options = RunOptions(
         topic=target,
         on_invalid="skip" if on_invalid == "skip" else "dlq",
@@ -189,7 +189,7 @@ def pacing(
         return 0.0, replay_speed
     if rate is not None:
         return rate, None
-    return (0.0 if kind == "file" else settings.produce_rate), None
+    return (0.0 if kind == "file" else settings.producer.rate), None
 
 
 def build_source(
@@ -207,13 +207,13 @@ def build_source(
     if kind == "feed":
         from fraudstream.producer.feed import FeedPoller
 
-        poller = FeedPoller(address, settings, stop.requested)
+        poller = FeedPoller(address, settings.producer, stop.requested)
         return Source(f"the feed {address}", poller.items(), lambda: poller.errors)
     if kind == "sim":
         from fraudstream.producer.frames import simulated_items
         from fraudstream.simulator import Simulator
 
-        sim = Simulator(params, seed=settings.sim_seed if seed is None else seed)
+        sim = Simulator(params, seed=settings.simulator.seed if seed is None else seed)
         return Source(f"the simulator (seed {sim.seed})", simulated_items(sim, limit))
     from fraudstream.producer.frames import replayed_items
 

@@ -18,7 +18,7 @@ from typing import Final
 import httpx
 
 from fraudstream.backoff import Backoff
-from fraudstream.config import Settings
+from fraudstream.config import ProducerSettings
 from fraudstream.producer.items import Item, Rejected, answer_item
 
 log = logging.getLogger(__name__)
@@ -42,15 +42,13 @@ def feed_url(source: str) -> str | None:
 class FeedPoller:
     """Polls ``url`` for transactions; :attr:`errors` counts calls that brought none."""
 
-    def __init__(self, url: str, settings: Settings, stop: threading.Event) -> None:
+    def __init__(self, url: str, producer: ProducerSettings, stop: threading.Event) -> None:
         self.url = url
         self.errors = 0
         self._stop = stop
-        self._backoff = Backoff(
-            settings.produce_retry_base_seconds, settings.produce_retry_max_seconds
-        )
+        self._backoff = Backoff(producer.retry_base_seconds, producer.retry_max_seconds)
         self._client = httpx.Client(
-            timeout=httpx.Timeout(settings.produce_feed_timeout_seconds),
+            timeout=httpx.Timeout(producer.feed_timeout_seconds),
             follow_redirects=True,
             headers={"Accept": "application/json"},
         )

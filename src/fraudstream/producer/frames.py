@@ -52,7 +52,7 @@ def replayed_items(address: str, settings: Settings) -> Iterator[Item]:
             raise SourceError(
                 f"{path}: no such file (give a CSV or Parquet path, s3:// or http(s)://)"
             )
-        origin, chunks = path.name, _local_chunks(path, settings.produce_chunk_rows)
+        origin, chunks = path.name, _local_chunks(path, settings.producer.chunk_rows)
     return _items(origin, chunks)
 
 
@@ -67,7 +67,7 @@ def _remote_chunks(address: str, settings: Settings) -> Iterator[pd.DataFrame]:
     from fraudstream.sources import read_frame
 
     whole = read_frame(address, settings)
-    rows = settings.produce_chunk_rows
+    rows = settings.producer.chunk_rows
     for start in range(0, len(whole), rows):
         yield whole.iloc[start : start + rows]
 

@@ -114,11 +114,11 @@ class ProduceRun:
         settings = self.settings
         topics = [self.options.topic]
         if self.labels is not None:
-            topics.append(settings.topic_labels)
+            topics.append(settings.topics.labels)
         if self.options.on_invalid == "dlq":
-            topics.append(settings.topic_dlq)
+            topics.append(settings.topics.dlq)
         try:
-            bootstrap, timeout = settings.kafka_bootstrap_servers, settings.kafka_timeout_seconds
+            bootstrap, timeout = settings.kafka.bootstrap_servers, settings.kafka.timeout_seconds
             wait_for_topics(bootstrap, topics, timeout)
         except BrokerError as exc:
             raise BrokerError(
@@ -140,9 +140,9 @@ class ProduceRun:
         if not self._topics_ready:
             self.check_topics()
         self._errors = source.errors
-        self._transactions = Producer(settings)
-        self._labels = Producer(settings) if self.labels is not None else None
-        self._dead = Producer(settings) if self.options.on_invalid == "dlq" else None
+        self._transactions = Producer(settings.kafka)
+        self._labels = Producer(settings.kafka) if self.labels is not None else None
+        self._dead = Producer(settings.kafka) if self.options.on_invalid == "dlq" else None
         log.info("producing %s to %s", source.name, self.options.topic)
         try:
             with Progress(self.counts, self._console, refresh=self._sync) as progress:
@@ -190,7 +190,7 @@ class ProduceRun:
     def _emit_due(self, labels: LabelSchedule) -> None:
         producer = self._labels
         assert producer is not None  # created with the schedule
-        topic = self.settings.topic_labels
+        topic = self.settings.topics.labels
         for key, value in labels.due():
             producer.produce(topic, value, key)
             self.counts.labels_sent += 1
@@ -219,7 +219,7 @@ class ProduceRun:
             return
         key = item.key.encode() if item.key else None
         found = dead_letters.letter(key, item.raw, item.reason, item.where, datetime.now(UTC))
-        self._dead.produce(self.settings.topic_dlq, found.value, found.key, headers=found.headers)
+        self._dead.produce(self.settings.topics.dlq, found.value, found.key, headers=found.headers)
 
     def _sync(self) -> None:
         """Copy the broker's answers so far into the counts; stop reading at the first loss."""
@@ -244,13 +244,13 @@ class ProduceRun:
 
     def _close(self, *, quiet: bool) -> None:
         """Flush every producer; the first failure is raised (logged when ``quiet``)."""
-        deadline = time.monotonic() + self.settings.kafka_delivery_timeout_seconds
+        deadline = time.monotonic() + self.settings.kafka.delivery_timeout_seconds
         deadline += _FLUSH_MARGIN_SECONDS
         counts, settings = self.counts, self.settings
         channels = (
             (self._transactions, self.options.topic, counts.sent),
-            (self._labels, settings.topic_labels, counts.labels_sent),
-            (self._dead, settings.topic_dlq, counts.invalid),
+            (self._labels, settings.topics.labels, counts.labels_sent),
+            (self._dead, settings.topics.dlq, counts.invalid),
         )
         first: BrokerError | None = None
         for producer, topic, sent in channels:
@@ -289,6 +289,6 @@ class ProduceRun:
             )
             raise BrokerError(
                 f"{queued} queued messages were not delivered ({why}); "
-                f"is the broker at {self.settings.kafka_bootstrap_servers} up?"
+                f"is the broker at {self.settings.kafka.bootstrap_servers} up?"
             )
         producer.flush(0.0)

@@ -33,9 +33,10 @@ def reconcile(
 ) -> Report:
     """Account for every message of the ``transactions`` topic whose Kafka timestamp is in
     ``[since, until)`` (the whole topic by default)."""
-    topic = settings.topic_transactions
+    topic = settings.topics.transactions
     committed = {
-        p: o for (_, p), o in committed_offsets(settings, settings.stream_app_id, [topic]).items()
+        p: o
+        for (_, p), o in committed_offsets(settings.kafka, settings.stream.app_id, [topic]).items()
     }
     inputs, cards = _inputs(settings, topic, _ranges(settings, topic, since, until))
     log.info("%s: %d messages read", topic, len(inputs))
@@ -58,11 +59,11 @@ def _ranges(
     """Per partition: [first offset at ``since`` (or the start), offset at ``until`` (or the
     end)), the end read now."""
     if since is not None:
-        starts = partition_offsets(settings, topic, since)
+        starts = partition_offsets(settings.kafka, topic, since)
     else:
-        starts = partition_offsets(settings, topic, earliest=True)
-    ends = partition_offsets(settings, topic, until) if until is not None else None
-    ends = ends or partition_offsets(settings, topic)
+        starts = partition_offsets(settings.kafka, topic, earliest=True)
+    ends = partition_offsets(settings.kafka, topic, until) if until is not None else None
+    ends = ends or partition_offsets(settings.kafka, topic)
     return {p: (starts[p], end) for p, end in ends.items()}
 
 
@@ -71,7 +72,7 @@ def _inputs(
 ) -> tuple[list[InputMessage], list[int]]:
     inputs: list[InputMessage] = []
     cards: set[int] = set()
-    for m in read_partitions(settings, topic, ranges):
+    for m in read_partitions(settings.kafka, topic, ranges):
         incoming = decode(topic, m.partition() or 0, m.offset() or 0, m.key(), m.value(), 0)
         txn = incoming.txn
         trans_num = txn.trans_num if txn is not None else None
@@ -84,7 +85,7 @@ def _inputs(
 async def _stored(
     settings: Settings, trans_nums: Sequence[str], cards: Sequence[int]
 ) -> tuple[dict[str, tuple[int, Position | None]], dict[int, tuple[int, int]]]:
-    async with Repository.connect(settings, application="fraudstream-reconcile") as repo:
+    async with Repository.connect(settings.database, application="fraudstream-reconcile") as repo:
         stored: dict[str, tuple[int, Position | None]] = {}
         for start in range(0, len(trans_nums), 50_000):
             stored.update(await repo.scored_sources(trans_nums[start : start + 50_000]))
@@ -95,8 +96,8 @@ def _dead_letter_sources(settings: Settings, topic: str) -> list[Position]:
     """Where each dead letter of ``topic`` came from, as its ``fraudstream.source`` header says."""
     prefix = f"{topic}:"
     found: list[Position] = []
-    dlq = settings.topic_dlq
-    for m in read_partitions(settings, dlq, _ranges(settings, dlq)):
+    dlq = settings.topics.dlq
+    for m in read_partitions(settings.kafka, dlq, _ranges(settings, dlq)):
         source = dict(m.headers() or []).get(SOURCE_HEADER)
         text = source.decode(errors="replace") if isinstance(source, bytes) else ""
         if text.startswith(prefix):
@@ -108,9 +109,9 @@ def _dead_letter_sources(settings: Settings, topic: str) -> list[Position]:
 
 def _verdict_ids(settings: Settings, since: datetime | None) -> list[str]:
     """The trans_num of every verdict a ``read_committed`` consumer sees (from ``since``)."""
-    topic = settings.topic_verdicts
+    topic = settings.topics.verdicts
     ids: list[str] = []
-    for m in read_partitions(settings, topic, _ranges(settings, topic, since)):
+    for m in read_partitions(settings.kafka, topic, _ranges(settings, topic, since)):
         try:
             ids.append(_trans_num.decode(m.value() or b"").trans_num)
         except (msgspec.DecodeError, UnicodeDecodeError):

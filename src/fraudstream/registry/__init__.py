@@ -1,11 +1,12 @@
 """The MLflow tracking store and model registry: the only fraudstream package that imports
 mlflow.
 
-Where: ``settings.tracking_uri`` (a SQLite file under the state folder by default; an MLflow
-server, e.g. with a PostgreSQL backend store, by ``FRAUD_MLFLOW_TRACKING_URI``) and
-``settings.artifact_root`` (a folder by default; ``s3://bucket/prefix`` with
+Where: ``RegistrySettings.tracking_uri`` (a SQLite file under the state folder by default; an
+MLflow server, e.g. with a PostgreSQL backend store, by ``FRAUD_MLFLOW_TRACKING_URI``) and
+``RegistrySettings.artifact_root`` (a folder by default; ``s3://bucket/prefix`` with
 ``FRAUD_S3_ENDPOINT_URL`` for MinIO or moto). Which models: one registered model
-(``settings.model_name``) whose aliases ``champion`` and ``challenger`` name the two live versions.
+(``RegistrySettings.model_name``) whose aliases ``champion`` and ``challenger`` name the two live
+versions.
 
 - :mod:`~fraudstream.registry.client`: :class:`Registry` (versions, aliases, run files),
   :func:`load_model`, :func:`aliased_versions` (the dashboard's quick read);

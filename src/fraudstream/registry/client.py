@@ -17,7 +17,7 @@ from typing import Any, Final, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from fraudstream.artifact import ScoringModel, read_artifact
-from fraudstream.config import Settings
+from fraudstream.config import RegistrySettings
 from fraudstream.errors import ModelNotFound, RegistryError
 from fraudstream.registry.translate import translated
 
@@ -28,7 +28,7 @@ _QUICK_HTTP_TIMEOUT_SECONDS: Final = "5"
 T = TypeVar("T")
 
 
-def configure(settings: Settings) -> None:
+def configure(registry: RegistrySettings) -> None:
     """Point this process's MLflow client at the settings' store and S3 endpoint.
 
     MLflow and boto3 read the S3 endpoint and credentials from the environment only, so they
@@ -36,33 +36,33 @@ def configure(settings: Settings) -> None:
     """
     import mlflow
 
-    if settings.s3_endpoint_url:
-        os.environ["MLFLOW_S3_ENDPOINT_URL"] = settings.s3_endpoint_url
-    if settings.aws_access_key_id and settings.aws_secret_access_key:
-        os.environ["AWS_ACCESS_KEY_ID"] = settings.aws_access_key_id.get_secret_value()
-        os.environ["AWS_SECRET_ACCESS_KEY"] = settings.aws_secret_access_key.get_secret_value()
-    os.environ.setdefault("AWS_DEFAULT_REGION", settings.aws_region)
-    if settings.tracking_uri.startswith("sqlite:///"):
-        Path(settings.tracking_uri.removeprefix("sqlite:///")).parent.mkdir(
+    if registry.s3.s3_endpoint_url:
+        os.environ["MLFLOW_S3_ENDPOINT_URL"] = registry.s3.s3_endpoint_url
+    if registry.s3.aws_access_key_id and registry.s3.aws_secret_access_key:
+        os.environ["AWS_ACCESS_KEY_ID"] = registry.s3.aws_access_key_id.get_secret_value()
+        os.environ["AWS_SECRET_ACCESS_KEY"] = registry.s3.aws_secret_access_key.get_secret_value()
+    os.environ.setdefault("AWS_DEFAULT_REGION", registry.s3.aws_region)
+    if registry.tracking_uri.startswith("sqlite:///"):
+        Path(registry.tracking_uri.removeprefix("sqlite:///")).parent.mkdir(
             parents=True, exist_ok=True
         )
-    mlflow.set_tracking_uri(settings.tracking_uri)
+    mlflow.set_tracking_uri(registry.tracking_uri)
 
 
 class Registry:
-    """The registered model of ``settings.model_name`` and its two aliases.
+    """The registered model of ``RegistrySettings.model_name`` and its two aliases.
 
     Also the model service's model source: :meth:`resolve` (alias -> version) and
     :meth:`load` (version -> checked :class:`ScoringModel`).
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, registry: RegistrySettings) -> None:
         from mlflow import MlflowClient
 
-        configure(settings)
-        self.settings = settings
-        self.name = settings.model_name
-        self.client = MlflowClient(tracking_uri=settings.tracking_uri)
+        configure(registry)
+        self.settings = registry
+        self.name = registry.model_name
+        self.client = MlflowClient(tracking_uri=registry.tracking_uri)
 
     def _call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """One client call about the registered model (a missing one is :class:`ModelNotFound`)."""
@@ -217,12 +217,12 @@ class AliasedVersion:
     metrics: dict[str, float]
 
 
-def aliased_versions(settings: Settings) -> list[AliasedVersion]:
+def aliased_versions(registry: RegistrySettings) -> list[AliasedVersion]:
     """What each alias names, for a reader that must answer now and change nothing (the
     dashboard): a local SQLite store that does not exist yet is reported, not created, and an
     MLflow server that does not answer within seconds is a :class:`RegistryError`, not minutes
     of retries. An alias that names nothing is simply absent."""
-    uri = settings.tracking_uri
+    uri = registry.tracking_uri
     if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists():
         raise RegistryError(
             f"no MLflow store at {uri} yet; train a first model with `fraudstream train`, or set "
@@ -231,24 +231,24 @@ def aliased_versions(settings: Settings) -> list[AliasedVersion]:
     # MLflow's HTTP client retries for minutes by default (read at each request).
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", _QUICK_HTTP_TIMEOUT_SECONDS)
-    registry = Registry(settings)
-    return [found for alias in ALIASES if (found := registry.aliased(alias)) is not None]
+    aliases = Registry(registry)
+    return [found for alias in ALIASES if (found := aliases.aliased(alias)) is not None]
 
 
-def _version_of(uri: str, settings: Settings) -> tuple[str, str]:
+def _version_of(uri: str, registry: RegistrySettings) -> tuple[str, str]:
     """(model name, version) that a ``models:/`` URI names; aliases are resolved."""
     path = uri.removeprefix("models:/").strip("/")
     name, _, ref = path.partition("@") if "@" in path else path.partition("/")
     if ref.isdigit():
         return name, ref
-    registry = Registry(settings.model_copy(update={"model_name": name}))
-    version = registry.get_alias_version(ref)  # type: ignore[arg-type]
+    named = Registry(registry.model_copy(update={"model_name": name}))
+    version = named.get_alias_version(ref)  # type: ignore[arg-type]
     if version is None:
         raise ModelNotFound(f"{uri}: no version has the alias {ref!r}")
     return name, version
 
 
-def load_model(uri: str, settings: Settings) -> ScoringModel:
+def load_model(uri: str, registry: RegistrySettings) -> ScoringModel:
     """Load a fraudstream model from ``models:/name/3``, ``models:/name@champion``,
     ``runs:/<run_id>/model``, any MLflow artifact URI, or a local artifact folder.
 
@@ -263,12 +263,12 @@ def load_model(uri: str, settings: Settings) -> ScoringModel:
         return read_artifact(local)
     import mlflow
 
-    configure(settings)
-    name, version = settings.model_name, "run"
+    configure(registry)
+    name, version = registry.model_name, "run"
     if uri.startswith("models:/"):
-        name, version = _version_of(uri, settings)
+        name, version = _version_of(uri, registry)
         uri = f"models:/{name}/{version}"
     with tempfile.TemporaryDirectory(prefix="fraudstream-model-") as tmp:
-        with translated(f"download {uri}", settings, lookup=True):
+        with translated(f"download {uri}", registry, lookup=True):
             path = mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=tmp)
         return read_artifact(Path(path), name=name, version=version)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from fraudstream.artifact import ScoringModel
-from fraudstream.config import Settings
+from fraudstream.config import RegistrySettings
 from fraudstream.registry.client import Registry
 from fraudstream.registry.translate import translated
 
@@ -75,7 +75,7 @@ def _pip_requirements() -> list[str]:
 
 
 def log_run(
-    settings: Settings,
+    registry: RegistrySettings,
     experiment: str,
     record: RunRecord,
     *,
@@ -89,8 +89,8 @@ def log_run(
     """
     import mlflow
 
-    experiment_id = Registry(settings).experiment_id(experiment)  # also points mlflow at it
-    with translated(f"log run {record.name}", settings):
+    experiment_id = Registry(registry).experiment_id(experiment)  # also points mlflow at it
+    with translated(f"log run {record.name}", registry):
         run = mlflow.start_run(
             experiment_id=experiment_id, run_name=record.name, tags=dict(record.tags)
         )

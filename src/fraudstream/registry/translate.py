@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Final
 
-from fraudstream.config import Settings
+from fraudstream.config import RegistrySettings
 from fraudstream.errors import ModelNotFound, RegistryError
 
 _MISSING: Final = frozenset({"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"})
@@ -22,7 +22,7 @@ parameter to MLflow)."""
 
 
 @contextmanager
-def translated(what: str, settings: Settings, *, lookup: bool = False) -> Iterator[None]:
+def translated(what: str, registry: RegistrySettings, *, lookup: bool = False) -> Iterator[None]:
     """Run MLflow calls, re-raising their failures as fraudstream errors ``from`` the original.
 
     ``lookup``: the calls name a registered model, version or alias (to read it or to point
@@ -38,10 +38,10 @@ def translated(what: str, settings: Settings, *, lookup: bool = False) -> Iterat
         if lookup and str(getattr(exc, "error_code", "")) in _MISSING:
             raise ModelNotFound(f"{what}: {exc.message}") from exc
         raise RegistryError(
-            f"{what}: MLflow at {settings.tracking_uri} failed: {exc.message}"
+            f"{what}: MLflow at {registry.tracking_uri} failed: {exc.message}"
         ) from exc
     except OSError as exc:  # connection refused, DNS, the S3 or folder artifact store
         raise RegistryError(
-            f"{what}: cannot reach MLflow at {settings.tracking_uri} or its artifacts at "
-            f"{settings.artifact_root}: {exc}"
+            f"{what}: cannot reach MLflow at {registry.tracking_uri} or its artifacts at "
+            f"{registry.artifact_root}: {exc}"
         ) from exc

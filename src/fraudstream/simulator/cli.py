@@ -85,7 +85,7 @@ def simulate(
         raise ConfigError(f"--format must be csv or parquet, got {file_format!r}")
     settings = load_settings()
     params = sim_params(
-        settings,
+        settings.simulator,
         customers=customers or None,
         fraud_rate=fraud_rate,
         drift_at=parse_time(drift_at, "--drift-at"),
@@ -94,7 +94,7 @@ def simulate(
         start=parse_time(start, "--start"),
         fraud_mix=parse_mix(fraud_mix),
     )
-    sim = Simulator(params, seed=settings.sim_seed if seed is None else seed)
+    sim = Simulator(params, seed=settings.simulator.seed if seed is None else seed)
     kind: FileFormat | None = (
         "parquet" if file_format == "parquet" else "csv" if file_format == "csv" else None
     )
@@ -132,7 +132,7 @@ def _real_path(real: Path | None) -> Path:
     from fraudstream.config import load_settings
     from fraudstream.simulator.calibration.real_profile import REAL_DATA_ENV
 
-    found = real or load_settings().real_data
+    found = real or load_settings().simulator.real_data
     if found is None:
         raise ConfigError(f"give --real PATH or set {REAL_DATA_ENV} to the real Sparkov rows")
     return found

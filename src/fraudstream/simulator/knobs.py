@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from fraudstream.config import Settings
+from fraudstream.config import SimulatorSettings
 from fraudstream.errors import ConfigError
 from fraudstream.simulator.params import Scenario, SimParams
 
@@ -51,16 +51,16 @@ def parse_mix(value: str | None) -> dict[Scenario, float] | None:
     return mix
 
 
-def sim_params(settings: Settings, **options: Any) -> SimParams:
+def sim_params(simulator: SimulatorSettings, **options: Any) -> SimParams:
     """The settings' simulator, with every option that is not None on top (already parsed:
     ``drift_at`` a datetime, ``drift_scenario`` a :class:`Scenario`)."""
     knobs: dict[str, Any] = {
-        "customers": settings.sim_customers,
-        "merchants": settings.sim_merchants,
-        "fraud_rate": settings.sim_fraud_rate,
-        "label_delay_days": settings.sim_label_delay_days,
-        "drift_at": settings.sim_drift_at,
-        "drift_scenario": parse_scenario(settings.sim_drift_scenario, "FRAUD_SIM_DRIFT_SCENARIO"),
+        "customers": simulator.customers,
+        "merchants": simulator.merchants,
+        "fraud_rate": simulator.fraud_rate,
+        "label_delay_days": simulator.label_delay_days,
+        "drift_at": simulator.drift_at,
+        "drift_scenario": parse_scenario(simulator.drift_scenario, "FRAUD_SIM_DRIFT_SCENARIO"),
     }
     knobs.update({name: value for name, value in options.items() if value is not None})
     try:

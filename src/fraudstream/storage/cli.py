@@ -22,11 +22,11 @@ def migrate() -> None:
     from fraudstream.storage.migrate import migrate_sync
 
     settings = load_settings()
-    applied = migrate_sync(settings)
+    applied = migrate_sync(settings.database)
     for migration in applied:
         console.print(f"applied {migration}")
     if not applied:
-        console.print(f"{settings.safe_database_url} is up to date")
+        console.print(f"{settings.database.safe_url} is up to date")
 
 
 def status() -> None:
@@ -36,9 +36,9 @@ def status() -> None:
     from fraudstream.storage.migrate import migration_status
 
     settings = load_settings()
-    url = settings.database_url.get_secret_value()
+    url = settings.database.url.get_secret_value()
     state = migration_status(url)
-    console.print(f"database: {settings.safe_database_url}")
+    console.print(f"database: {settings.database.safe_url}")
     table = Table("migration", "state", "applied at")
     for applied in state.applied:
         table.add_row(f"{applied.version}_{applied.name}", "applied", f"{applied.applied_at:%c}")

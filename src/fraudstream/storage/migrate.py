@@ -22,7 +22,7 @@ from datetime import datetime
 from importlib import resources
 from typing import TYPE_CHECKING, Final
 
-from fraudstream.config import Settings
+from fraudstream.config import DatabaseSettings
 from fraudstream.errors import StorageError
 from fraudstream.storage.failures import storage_error
 
@@ -144,9 +144,9 @@ def apply_migrations(url: str, migrations: Sequence[Migration] | None = None) ->
     return done
 
 
-def migrate_sync(settings: Settings) -> list[Migration]:
-    """Apply the migrations to ``settings.database_url``; what ``fraudstream up`` runs."""
-    return apply_migrations(settings.database_url.get_secret_value())
+def migrate_sync(database: DatabaseSettings) -> list[Migration]:
+    """Apply the migrations to ``database.url``; what ``fraudstream up`` runs."""
+    return apply_migrations(database.url.get_secret_value())
 
 
 def migration_status(url: str) -> MigrationStatus:

@@ -2,7 +2,7 @@
 
 One :class:`Repository` per process, over an asyncpg pool::
 
-    async with Repository.connect(settings) as repo:
+    async with Repository.connect(settings.database) as repo:
         stored = await repo.store_verdicts(rows)      # idempotent by trans_num
 
 Every write is idempotent, so the stream can replay a batch after a crash without duplicating
@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import orjson
 
-from fraudstream.config import Settings, mask_url
+from fraudstream.config import DatabaseSettings, mask_url
 from fraudstream.errors import DataError, StateConflict, StorageError
 from fraudstream.features.card import CardState
 from fraudstream.schema import FEED_COLUMNS, LABEL_COLUMN, Transaction, Verdict
@@ -356,21 +356,21 @@ class Repository:
     @classmethod
     @contextlib.asynccontextmanager
     async def connect(
-        cls, settings: Settings, *, application: str = "fraudstream"
+        cls, database: DatabaseSettings, *, application: str = "fraudstream"
     ) -> AsyncIterator[Repository]:
-        """Open the pool (``settings.database_pool_size`` connections at most) and close it after.
+        """Open the pool (``database.pool_size`` connections at most) and close it after.
 
         ``application`` names the connections in ``pg_stat_activity``.
         """
         import asyncpg
 
-        url = settings.database_url.get_secret_value()
-        timeout = settings.database_timeout_seconds
+        url = database.url.get_secret_value()
+        timeout = database.timeout_seconds
         try:
             pool = await asyncpg.create_pool(
                 dsn=url,
                 min_size=1,
-                max_size=settings.database_pool_size,
+                max_size=database.pool_size,
                 timeout=timeout,
                 command_timeout=timeout,
                 max_inactive_connection_lifetime=300,

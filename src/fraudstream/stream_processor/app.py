@@ -69,20 +69,21 @@ class Pipeline(Service):
         repo = await _retrying("PostgreSQL", self._connect)
         name = worker_name()
         producer = TransactionalProducer(
-            settings,
-            transactional_id=f"{settings.stream_app_id}-{name}",
-            group_id=settings.stream_app_id,
-            timeout_seconds=settings.stream_transaction_timeout_seconds,
+            settings.kafka,
+            transactional_id=f"{settings.stream.app_id}-{name}",
+            group_id=settings.stream.app_id,
+            timeout_seconds=settings.stream.transaction_timeout_seconds,
         )
         self._stack.callback(producer.close)
         await _retrying("Kafka transactions", lambda: asyncio.to_thread(producer.start))
-        client = ModelClient(settings)
+        client = ModelClient(settings.service, settings.stream.request_timeout_seconds)
         self._stack.push_async_callback(client.aclose)
         publisher = Publisher(producer, self.pending, asyncio.to_thread)
         health = Health()
-        reporter = Reporter(settings, name, repo, self.pending, self.lag, health)
+        reporter = Reporter(name, repo, self.pending, self.lag, health)
         self.scorer = Scorer(
-            settings,
+            settings.stream,
+            settings.topics,
             self.pending,
             client,
             repo,
@@ -90,14 +91,14 @@ class Pipeline(Service):
             health=health,
             observe_latency=reporter.observe_latency,
         )
-        self.labels = LabelsSink(settings, repo, publisher)
+        self.labels = LabelsSink(settings.stream, settings.topics.dlq, repo, publisher)
         self.add_future(self.scorer.run())
         self.add_future(reporter.run())
         self.ready.set()
 
     async def _connect(self) -> Repository:
         return await self._stack.enter_async_context(
-            Repository.connect(self.settings, application="fraudstream-stream")
+            Repository.connect(self.settings.database, application="fraudstream-stream")
         )
 
     async def on_stop(self) -> None:
@@ -134,8 +135,8 @@ def build_app(settings: Settings) -> faust.App:
     """The Faust app for these settings (a fresh one per call: tests run several)."""
     (settings.home / "faust").mkdir(parents=True, exist_ok=True)
     app = faust.App(
-        settings.stream_app_id,
-        broker=[f"kafka://{s}" for s in settings.kafka_bootstrap_servers.split(",")],
+        settings.stream.app_id,
+        broker=[f"kafka://{s}" for s in settings.kafka.bootstrap_servers.split(",")],
         key_serializer="raw",
         value_serializer="raw",
         stream_wait_empty=False,
@@ -143,15 +144,15 @@ def build_app(settings: Settings) -> faust.App:
         topic_allow_declare=False,
         consumer_auto_offset_reset="earliest",
         broker_commit_interval=1.0,
-        broker_session_timeout=settings.stream_session_timeout_seconds,
-        stream_buffer_maxsize=max(4096, settings.stream_batch_size * 2),
-        web_enabled=settings.stream_web_port > 0,
-        web_port=settings.stream_web_port or 6066,
+        broker_session_timeout=settings.stream.session_timeout_seconds,
+        stream_buffer_maxsize=max(4096, settings.stream.batch_size * 2),
+        web_enabled=settings.stream.web_port > 0,
+        web_port=settings.stream.web_port or 6066,
         web_host="127.0.0.1",
         datadir=str(settings.home / "faust"),
         store="memory://",
     )
-    pending: Pending[Incoming] = Pending(settings.stream_max_pending)
+    pending: Pending[Incoming] = Pending(settings.stream.max_pending)
 
     async def lag() -> dict[int, int]:
         """Per partition of ``transactions`` this worker owns: messages not yet done (behind the
@@ -162,7 +163,7 @@ def build_app(settings: Settings) -> faust.App:
             waiting[entry.position[1]] = waiting.get(entry.position[1], 0) + 1
         behind: dict[int, int] = {}
         for tp in consumer.assignment():
-            if tp.topic != settings.topic_transactions:
+            if tp.topic != settings.topics.transactions:
                 continue
             position = await consumer.position(tp)
             end = consumer.highwater(tp)
@@ -174,9 +175,9 @@ def build_app(settings: Settings) -> faust.App:
     app.add_dependency(pipeline)
     # acks=False: Faust never commits this topic; the scorer does, in its Kafka transactions
     transactions = app.topic(
-        settings.topic_transactions, value_type=bytes, key_type=bytes, acks=False
+        settings.topics.transactions, value_type=bytes, key_type=bytes, acks=False
     )
-    labels = app.topic(settings.topic_labels, value_type=bytes, key_type=bytes)
+    labels = app.topic(settings.topics.labels, value_type=bytes, key_type=bytes)
 
     @app.agent(transactions)
     async def score(stream: Any) -> AsyncIterator[None]:
@@ -189,7 +190,7 @@ def build_app(settings: Settings) -> faust.App:
         # The scorer makes the micro-batches; the take only hands events over, so its window
         # is short (it adds to every transaction's latency).
         async for events in stream.noack_take(
-            settings.stream_batch_size, within=min(0.02, settings.stream_batch_seconds)
+            settings.stream.batch_size, within=min(0.02, settings.stream.batch_seconds)
         ):
             started = time.perf_counter()
             assigned = consumer.assignment()
@@ -229,7 +230,7 @@ def build_app(settings: Settings) -> faust.App:
         floors below which an event is done (see :mod:`.pending`)."""
         if not args:
             return
-        topic = settings.topic_transactions
+        topic = settings.topics.transactions
         # with what the consumer holds now: a partition kept through the rebalance is ours too
         held = {*args[0], *app.consumer.assignment()}
         ours = sorted((tp.topic, tp.partition) for tp in held if tp.topic == topic)
@@ -239,7 +240,7 @@ def build_app(settings: Settings) -> faust.App:
             try:  # bounded: a rebalance must not wait on a stuck coordinator request
                 floors = await asyncio.wait_for(
                     asyncio.to_thread(producer.committed, ours),
-                    settings.stream_transaction_timeout_seconds,
+                    settings.stream.transaction_timeout_seconds,
                 )
             except (BrokerError, TimeoutError) as exc:  # the stored positions still guard
                 log.warning("committed offsets not read at assignment: %r", exc)

@@ -24,7 +24,7 @@ from typing import Final
 import httpx
 import msgspec
 
-from fraudstream.config import Settings
+from fraudstream.config import ServiceSettings
 from fraudstream.schema import API_KEY_HEADER, Prediction
 from fraudstream.wire import struct_for
 
@@ -64,14 +64,21 @@ class Answer:
 class ModelClient:
     """POST /predict with keep-alive, bounded connections and explicit timeouts."""
 
-    def __init__(self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None):
+    def __init__(
+        self,
+        service: ServiceSettings,
+        timeout_seconds: float,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ):
         headers = {"Content-Type": "application/json"}
-        if settings.api_key is not None:
-            headers[API_KEY_HEADER] = settings.api_key.get_secret_value()
+        if service.api_key is not None:
+            headers[API_KEY_HEADER] = service.api_key.get_secret_value()
+        self.max_batch = service.max_batch
+        """The most items the service takes in one request."""
         self._client = httpx.AsyncClient(
-            base_url=settings.service_url,
+            base_url=service.base_url,
             headers=headers,
-            timeout=httpx.Timeout(settings.stream_request_timeout_seconds, connect=2.0),
+            timeout=httpx.Timeout(timeout_seconds, connect=2.0),
             limits=httpx.Limits(max_connections=4, max_keepalive_connections=4),
             transport=transport,
         )

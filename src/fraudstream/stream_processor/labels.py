@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from fraudstream.backoff import Backoff
-from fraudstream.config import Settings
+from fraudstream.config import StreamSettings
 from fraudstream.errors import FraudstreamError, RowsRefused
 from fraudstream.schema import EXAMPLE_RECORD, LabelEvent
 from fraudstream.storage.models import Label
@@ -35,13 +35,12 @@ _PROBE: Final = Label(str(EXAMPLE_RECORD["trans_num"]), 0, datetime(2020, 1, 1, 
 class LabelsSink:
     """Stores the labels of a batch of Faust events, dead-letters the rest, acknowledges all."""
 
-    def __init__(self, settings: Settings, repo: Repository, publisher: Publisher) -> None:
-        self.settings = settings
+    def __init__(
+        self, stream: StreamSettings, dlq: str, repo: Repository, publisher: Publisher
+    ) -> None:
         self.repo = repo
-        self.dead_letters = DeadLetters(settings.topic_dlq, repo, publisher)
-        self.backoff = Backoff(
-            settings.stream_retry_base_seconds, settings.stream_retry_max_seconds
-        )
+        self.dead_letters = DeadLetters(dlq, repo, publisher)
+        self.backoff = Backoff(stream.retry_base_seconds, stream.retry_max_seconds)
 
     async def handle(self, events: Sequence[Any]) -> None:
         """Returns once every event is stored or dead-lettered; retries outages meanwhile."""

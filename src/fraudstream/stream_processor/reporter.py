@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from fraudstream.config import Settings
 from fraudstream.errors import FraudstreamError
 from fraudstream.storage.models import StreamMetrics
 from fraudstream.storage.repository import Repository
@@ -32,14 +31,12 @@ INTERVAL_SECONDS = 5.0
 class Reporter:
     def __init__(
         self,
-        settings: Settings,
         worker: str,
         repo: Repository,
         pending: Pending[Incoming],
         lag: Callable[[], Awaitable[dict[int, int]]] | None = None,
         health: Health | None = None,
     ) -> None:
-        self.settings = settings
         self.worker = worker
         self.repo = repo
         self.pending = pending

@@ -47,7 +47,7 @@ import msgspec
 from pydantic import BaseModel
 
 from fraudstream.backoff import Backoff
-from fraudstream.config import Settings
+from fraudstream.config import StreamSettings, TopicSettings
 from fraudstream.errors import (
     BrokerError,
     DatabaseUnavailable,
@@ -246,7 +246,8 @@ class Scorer:
 
     def __init__(
         self,
-        settings: Settings,
+        stream: StreamSettings,
+        topics: TopicSettings,
         pending: Pending[Incoming],
         client: ModelClient,
         store: Store,
@@ -255,30 +256,27 @@ class Scorer:
         health: Health | None = None,
         observe_latency: Callable[[float], None] = lambda _seconds: None,
     ) -> None:
-        self.settings = settings
+        self.stream = stream
+        self.verdicts_topic = topics.verdicts
         self.pending = pending
         self.client = client
         self.store = store
         self.publisher = publisher
-        self.dead_letters = DeadLetters(settings.topic_dlq, store, publisher)
+        self.dead_letters = DeadLetters(topics.dlq, store, publisher)
         self.health = health or Health()
         self.cards = CardCache()
         self.suspects: dict[Position, Suspect] = {}
-        self.backoff = Backoff(
-            settings.stream_retry_base_seconds, settings.stream_retry_max_seconds
-        )
+        self.backoff = Backoff(stream.retry_base_seconds, stream.retry_max_seconds)
         self.lock = asyncio.Lock()
         """Held for the whole of an attempt: a rebalance or a stop waits for it."""
         self._observe = observe_latency
         self._evidence = 0
-        self.chunk = min(settings.service_max_batch, settings.stream_batch_size * 2)
+        self.chunk = min(client.max_batch, stream.batch_size * 2)
 
     async def run(self) -> None:
         """Attempt, and after a failure back off and attempt again, until cancelled."""
         while True:
-            await self.pending.wait_batch(
-                self.settings.stream_batch_size, self.settings.stream_batch_seconds
-            )
+            await self.pending.wait_batch(self.stream.batch_size, self.stream.batch_seconds)
             async with self.lock:
                 batch = self.pending.snapshot()
                 metrics.PENDING.set(len(batch))
@@ -422,12 +420,12 @@ class Scorer:
         suspect.failures += 1
         suspect.reason = str(failure)
         where = f"{entry.item.topic}[{entry.item.partition}]@{entry.item.offset}"
-        if suspect.failures < self.settings.stream_max_attempts:
+        if suspect.failures < self.stream.max_attempts:
             log.warning(
                 "%s failed alone (%d of %d): %s",
                 where,
                 suspect.failures,
-                self.settings.stream_max_attempts,
+                self.stream.max_attempts,
                 failure,
             )
             return
@@ -533,7 +531,7 @@ class Scorer:
         return []
 
     def _verdict_message(self, verdict: Verdict) -> Outgoing:
-        return Outgoing(self.settings.topic_verdicts, verdict_json(verdict), str(verdict.cc_num))
+        return Outgoing(self.verdicts_topic, verdict_json(verdict), str(verdict.cc_num))
 
     async def _dead_letter(
         self, work: _Work, letters: Sequence[tuple[Entry[Incoming], str]], kind: str

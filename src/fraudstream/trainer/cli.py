@@ -63,21 +63,21 @@ def train(
             result = run_training(
                 frame, settings, source=data, workdir=Path(tmp), progress=progress
             )
-            status.update(f"logging the run to {settings.tracking_uri}")
+            status.update(f"logging the run to {settings.registry.tracking_uri}")
             logged = log_run(result, settings, register_as=register_as)  # type: ignore[arg-type]
             status.update("writing the drift reference")
             write_reference(
-                Registry(settings),
+                Registry(settings.registry),
                 logged.run_id,
                 frame,
                 result.model,
                 source=data,
-                rows=settings.drift_reference_rows,
+                rows=settings.drift.reference_rows,
                 description=f"{_named(logged.version, logged.run_id)}, trained on {data}",
             )
     figures = summary(result) | {
         "run_id": logged.run_id,
-        "model": settings.model_name,
+        "model": settings.registry.model_name,
         "version": logged.version,
         "alias": logged.alias,
     }
@@ -87,11 +87,11 @@ def train(
     _candidates_table(figures["candidates"])
     _metrics_table("held-out test slice (latest rows)", figures["test"], figures)
     where = (
-        f"{settings.model_name} version {logged.version} is now the {logged.alias}"
+        f"{settings.registry.model_name} version {logged.version} is now the {logged.alias}"
         if logged.version
         else "not registered"
     )
-    out.print(f"run {logged.run_id} in {settings.tracking_uri}: {where}")
+    out.print(f"run {logged.run_id} in {settings.registry.tracking_uri}: {where}")
 
 
 def _named(version: str | None, run_id: str) -> str:
@@ -121,7 +121,7 @@ def evaluate(
 
     settings = load_settings()
     with console.status(f"loading {model}"):
-        scorer = load_model(model, settings)
+        scorer = load_model(model, settings.registry)
     with console.status(f"reading {data}"):
         frame, _ = prepare(read_frame(data, settings), data)
     with console.status(f"scoring {len(frame):,} rows"):

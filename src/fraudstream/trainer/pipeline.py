@@ -115,8 +115,8 @@ def time_split(frame: pd.DataFrame, settings: Settings) -> Split:
     """Train on the earliest rows, validate on the next, test on the latest: never a random
     split, which would let a model learn a card's future to predict its past."""
     n = len(frame)
-    n_test = math.ceil(n * settings.train_test_fraction)
-    n_valid = math.ceil(n * settings.train_validation_fraction)
+    n_test = math.ceil(n * settings.trainer.test_fraction)
+    n_valid = math.ceil(n * settings.trainer.validation_fraction)
     n_train = n - n_test - n_valid
     if n_train <= 0:
         raise DataRefused(
@@ -127,10 +127,10 @@ def time_split(frame: pd.DataFrame, settings: Settings) -> Split:
     labels = frame[LABEL_COLUMN].to_numpy()
     for name in ("train", "valid", "test"):
         frauds = int(labels[getattr(split, name)].sum())
-        if frauds < settings.train_min_frauds:
+        if frauds < settings.trainer.min_frauds:
             raise DataRefused(
                 f"the {name} slice (in time order) has {frauds} frauds; at least "
-                f"{settings.train_min_frauds} are needed in each slice (FRAUD_TRAIN_MIN_FRAUDS): "
+                f"{settings.trainer.min_frauds} are needed in each slice (FRAUD_TRAIN_MIN_FRAUDS): "
                 "give more or longer data"
             )
     return split
@@ -150,7 +150,7 @@ def scoring_speed(model: ScoringModel | Fitted, features: npt.NDArray[np.float64
 def _threads(settings: Settings) -> int:
     import os
 
-    return settings.train_threads or os.cpu_count() or 1
+    return settings.trainer.threads or os.cpu_count() or 1
 
 
 def train(
@@ -166,7 +166,7 @@ def train(
     say = progress or (lambda message: log.info("%s", message))
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    clean, report = prepare(frame, source, min_frauds=settings.train_min_frauds)
+    clean, report = prepare(frame, source, min_frauds=settings.trainer.min_frauds)
     for line in report.lines():
         say(line)
     split = time_split(clean, settings)
@@ -180,11 +180,11 @@ def train(
     x_train, y_train = features[split.train], labels[split.train]
     x_valid, y_valid = features[split.valid], labels[split.valid]
     x_test, y_test = features[split.test], labels[split.test]
-    threads, seed = _threads(settings), settings.train_seed
+    threads, seed = _threads(settings), settings.trainer.seed
     # the quick benchmark and the search run on the latest training rows: on a million rows a
     # single fit would otherwise take most of the search budget
     recent = slice(
-        max(0, len(y_train) - settings.train_search_rows) if settings.train_search_rows else 0,
+        max(0, len(y_train) - settings.trainer.search_rows) if settings.trainer.search_rows else 0,
         len(y_train),
     )
     x_recent, y_recent = x_train[recent], y_train[recent]
@@ -248,9 +248,9 @@ def train(
     threshold = choose_threshold(
         y_valid,
         valid_scores,
-        settings.threshold_strategy,
-        target_precision=settings.threshold_target_precision,
-        review_budget=settings.threshold_review_budget,
+        settings.trainer.threshold_strategy,
+        target_precision=settings.trainer.threshold_target_precision,
+        review_budget=settings.trainer.threshold_review_budget,
     )
     amounts = clean["amt"].to_numpy()
     validation = evaluate(y_valid, valid_scores, threshold, amount=amounts[split.valid])
@@ -262,7 +262,7 @@ def train(
     metrics = {f"test_{k}": float(v) for k, v in test.model_dump().items()}
     metrics |= {f"valid_{k}": float(v) for k, v in validation.model_dump().items()}
     artifact_dir = winner.write(workdir / "artifact", threshold=threshold, metrics=metrics)
-    model = read_artifact(artifact_dir, name=settings.model_name)
+    model = read_artifact(artifact_dir, name=settings.registry.model_name)
     speed = scoring_speed(model, x_test)
     timings["total_seconds"] = time.perf_counter() - started
     say(f"test PR-AUC {test.pr_auc:.4f}, scoring {speed:,.0f} rows/s")
@@ -307,16 +307,16 @@ def _search(
     say: Progress,
 ) -> list[tuple[Fitted, Candidate]]:
     """Random search over the two best families of the benchmark, alternating between them,
-    within ``settings.train_search_seconds``: every fit gets the search's deadline (a forest or
+    within ``settings.trainer.search_seconds``: every fit gets the search's deadline (a forest or
     a boosted model stops growing there), and a new configuration starts only while at least
     half of the family's benchmark fit time remains (a fit cut much shorter is wasted time)."""
-    budget = settings.train_search_seconds
+    budget = settings.trainer.search_seconds
     if budget <= 0:
         return []
     ranked = sorted(benchmark, key=lambda pair: -pair[1].valid_pr_auc)[:2]
     families = [c.family for _, c in ranked]
     cost = {c.family: c.fit_seconds for _, c in ranked}
-    rng = np.random.default_rng(settings.train_seed)
+    rng = np.random.default_rng(settings.trainer.seed)
     say(f"search over {' and '.join(families)} for at most {budget:.0f} s")
     found: list[tuple[Fitted, Candidate]] = []
     deadline = time.perf_counter() + budget

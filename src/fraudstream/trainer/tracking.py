@@ -35,10 +35,10 @@ def _params(result: TrainingResult, settings: Settings) -> dict[str, Any]:
     params |= {
         "family": result.winner.family,
         "feature_version": FEATURE_VERSION,
-        "threshold_strategy": settings.threshold_strategy,
-        "validation_fraction": settings.train_validation_fraction,
-        "test_fraction": settings.train_test_fraction,
-        "search_seconds": settings.train_search_seconds,
+        "threshold_strategy": settings.trainer.threshold_strategy,
+        "validation_fraction": settings.trainer.validation_fraction,
+        "test_fraction": settings.trainer.test_fraction,
+        "search_seconds": settings.trainer.search_seconds,
         "data_source": result.report.source,
         "data_fingerprint": result.fingerprint,
         "data_rows": result.report.rows,
@@ -91,10 +91,10 @@ def log_run(
     """Log the run, then (unless ``register_as="none"``) register the model and point an alias
     at it: ``auto`` makes it the champion when there is none, else the challenger (a manual
     new model replaces the challenger, never the serving champion)."""
-    registry = Registry(settings)
+    registry = Registry(settings.registry)
     run = write_run(
-        settings,
-        settings.mlflow_experiment,
+        settings.registry,
+        settings.registry.experiment,
         _record(result, settings),
         model=ModelToLog(folder=result.artifact_dir, model=result.model, example=result.example),
     )

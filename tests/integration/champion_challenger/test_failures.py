@@ -36,13 +36,13 @@ def _decisions(url: str) -> list[tuple[Any, ...]]:
 
 
 def _aliases(settings: Settings) -> tuple[str | None, str | None]:
-    registry = Registry(settings)
+    registry = Registry(settings.registry)
     return registry.get_alias_version("champion"), registry.get_alias_version("challenger")
 
 
 def _decision_runs(settings: Settings) -> list[Any]:
-    registry = Registry(settings)
-    experiment = registry.client.get_experiment_by_name(settings.challenger_experiment)
+    registry = Registry(settings.registry)
+    experiment = registry.client.get_experiment_by_name(settings.challenger.experiment)
     if experiment is None:
         return []
     return list(registry.client.search_runs([experiment.experiment_id], order_by=["start_time"]))
@@ -80,7 +80,7 @@ def test_the_registry_failing_mid_run_moves_no_alias(
 
     # the challenger would now win; the registry refuses to move the challenger alias, which
     # the job moves after the champion alias: the champion move must be undone
-    new = Registry(direct).load("3")
+    new = Registry(direct.registry).load("3")
     store_traffic(
         settings,
         second,
@@ -103,7 +103,12 @@ def test_the_registry_failing_mid_run_moves_no_alias(
     assert "503" in reason
     assert "version 4 was registered by this run but no alias points to it" in reason
     assert (champion, challenger) == ("1", "3")
-    assert Registry(direct).client.get_model_version(settings.model_name, "4").aliases == []
+    assert (
+        Registry(direct.registry)
+        .client.get_model_version(settings.registry.model_name, "4")
+        .aliases
+        == []
+    )
 
     # now the registry vanishes: the run fails at its first call, recorded in PostgreSQL
     registry_server.proxy.down()
@@ -157,7 +162,9 @@ def test_the_database_going_down_mid_run_moves_no_alias(
     assert [r.info.status for r in runs] == ["FAILED"]
     decision = orjson.loads(
         Path(
-            Registry(settings).client.download_artifacts(runs[0].info.run_id, "decision.json")
+            Registry(settings.registry).client.download_artifacts(
+                runs[0].info.run_id, "decision.json"
+            )
         ).read_bytes()
     )
     assert decision["action"] == "failed"

@@ -28,7 +28,7 @@ from fixtures.kafka import drain, unique
 from fixtures.models import ServiceProcess, log_with_reference
 from fraudstream.champion_challenger.job import run_once
 from fraudstream.config import Settings
-from fraudstream.kafka.admin import ensure_topics
+from fraudstream.kafka.admin import ensure_topics, topic_specs
 from fraudstream.kafka.consumer import Consumer
 from fraudstream.quality import pr_auc
 from fraudstream.registry import Registry
@@ -65,7 +65,7 @@ def _through_service(
     answers = ask(service.url, items)
     [version] = {a["model_version"] for a in answers}
     store_traffic(settings, frame, [a["score"] for a in answers], model_version=version)
-    url = settings.database_url.get_secret_value()
+    url = settings.database.url.get_secret_value()
     wanted = list(frame["trans_num"])
 
     def shadowed() -> bool:
@@ -89,11 +89,11 @@ def test_a_new_fraud_pattern_is_learnt_promoted_and_served(
     settings = challenger_settings(
         tmp_path / "registry",
         database_url,
-        kafka_bootstrap_servers=kafka_settings.kafka_bootstrap_servers,
-        topic_model_events=kafka_settings.topic_model_events,
+        kafka_bootstrap_servers=kafka_settings.kafka.bootstrap_servers,
+        topic_model_events=kafka_settings.topics.model_events,
         service_poll_seconds=600.0,  # only a model-events message can make it swap in time
     )
-    ensure_topics(settings)
+    ensure_topics(settings.kafka, topic_specs(settings.topics))
     log_with_reference(small_model, settings, "champion")  # version 1, as `fraudstream train`
     log_run(small_model, settings, register_as="challenger")  # version 2, the same model
     service = serve(settings)
@@ -128,7 +128,7 @@ def test_a_new_fraud_pattern_is_learnt_promoted_and_served(
     assert decision.challenger is not None
     assert decision.champion is not None
     assert decision.challenger.ci_low > decision.champion.ci_high
-    registry = Registry(settings)
+    registry = Registry(settings.registry)
     assert registry.get_alias_version("champion") == "3"
     assert registry.get_alias_version("challenger") == "4"
 
@@ -150,7 +150,7 @@ def test_a_new_fraud_pattern_is_learnt_promoted_and_served(
     assert pr_auc(labels, new) > pr_auc(labels, old) + 0.2
 
     # every run recorded, with its drift report, and announced
-    url = settings.database_url.get_secret_value()
+    url = settings.database.url.get_secret_value()
     recorded = _rows(
         url,
         "SELECT action, scoring, n_frauds, champion_ci_low, challenger_ci_high, drift"
@@ -162,8 +162,8 @@ def test_a_new_fraud_pattern_is_learnt_promoted_and_served(
     reports = _rows(url, "SELECT model_version, features ? 'amt', n_rows FROM drift_reports")
     assert len(reports) == 2
     assert all(r[1] and r[2] > 0 for r in reports)
-    with Consumer(settings, unique("events"), auto_offset_reset="earliest") as consumer:
-        consumer.subscribe([settings.topic_model_events])
+    with Consumer(settings.kafka, unique("events"), auto_offset_reset="earliest") as consumer:
+        consumer.subscribe([settings.topics.model_events])
         events = [orjson.loads(m.value() or b"") for m in drain(consumer, 3, timeout=30)]
     assert [(e["alias"], e["version"]) for e in events] == [
         ("challenger", "3"),
@@ -171,7 +171,7 @@ def test_a_new_fraud_pattern_is_learnt_promoted_and_served(
         ("challenger", "4"),
     ]
     runs = registry.client.search_runs(
-        [registry.client.get_experiment_by_name(settings.challenger_experiment).experiment_id]
+        [registry.client.get_experiment_by_name(settings.challenger.experiment).experiment_id]
     )
     assert sorted(r.data.tags["fraudstream.action"] for r in runs) == ["kept", "promoted"]
 
@@ -206,12 +206,12 @@ def test_equal_models_do_not_flap_over_ten_runs(
     first = decisions[0]
     assert first is not None
     assert first.difference is not None
-    assert abs(first.difference.value) < settings.challenger_margin
-    assert first.difference.ci_low < settings.challenger_margin
-    registry = Registry(settings)
+    assert abs(first.difference.value) < settings.challenger.margin
+    assert first.difference.ci_low < settings.challenger.margin
+    registry = Registry(settings.registry)
     assert registry.get_alias_version("champion") == "1"
     assert registry.get_alias_version("challenger") == "2"
-    url = settings.database_url.get_secret_value()
+    url = settings.database.url.get_secret_value()
     assert _rows(url, "SELECT count(*), count(DISTINCT action) FROM challenger_decisions") == [
         (10, 1)
     ]
@@ -233,7 +233,7 @@ def test_too_few_labels_is_no_decision_recorded(
     assert outcome.decision.action == "no_decision"
     assert "at least 500" in outcome.decision.reason
     assert outcome.decision.new_challenger_version == "2"  # no retraining without a decision
-    url = settings.database_url.get_secret_value()
+    url = settings.database.url.get_secret_value()
     [(action, n_rows, n_frauds, champion_metric, reason)] = _rows(
         url,
         "SELECT action, n_rows, n_frauds, champion_metric, reason FROM challenger_decisions",
@@ -243,7 +243,7 @@ def test_too_few_labels_is_no_decision_recorded(
     assert n_frauds == int(traffic["is_fraud"].sum()) < 500
     assert champion_metric is None
     assert "FRAUD_CHALLENGER_MIN_FRAUDS" in reason
-    registry = Registry(settings)
+    registry = Registry(settings.registry)
     assert (registry.get_alias_version("champion"), registry.get_alias_version("challenger")) == (
         "1",
         "2",

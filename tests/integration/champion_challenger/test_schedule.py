@@ -121,5 +121,5 @@ def test_a_scheduler_waits_for_its_database(
     _wait("the first run once the database is back", lambda: _decisions(postgres_server.url))
     assert _decisions(postgres_server.url) == ["kept"]
     assert "Traceback" not in scheduler.log()
-    assert Registry(settings).get_alias_version("champion") == "1"
+    assert Registry(settings.registry).get_alias_version("champion") == "1"
     assert scheduler.stop() == 0

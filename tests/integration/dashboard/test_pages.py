@@ -210,8 +210,8 @@ def test_models_shows_the_registry_aliases(
     fresh_streamlit_caches: None,
 ) -> None:
     monkeypatch.setenv("FRAUD_DATABASE_READONLY_URL", reader_url)
-    monkeypatch.setenv("FRAUD_MLFLOW_TRACKING_URI", registered.tracking_uri)
-    monkeypatch.setenv("FRAUD_MLFLOW_ARTIFACT_ROOT", registered.artifact_root)
+    monkeypatch.setenv("FRAUD_MLFLOW_TRACKING_URI", registered.registry.tracking_uri)
+    monkeypatch.setenv("FRAUD_MLFLOW_ARTIFACT_ROOT", registered.registry.artifact_root)
     at = open_page("models")
     aliases = at.dataframe[0].value
     assert dict(zip(aliases["alias"], aliases["version"], strict=True)) == {

@@ -35,7 +35,7 @@ def test_a_faust_agent_reads_every_lz4_message_we_produce(
     source = topic_factory(partitions=PARTITIONS, prefix="faust-in")
     sink = topic_factory(partitions=PARTITIONS, prefix="faust-out")
     sent = {}
-    with Producer(kafka_settings) as producer:  # lz4 by default
+    with Producer(kafka_settings.kafka) as producer:  # lz4 by default
         for i in range(N):
             trans_num = f"{i:032x}"
             card = str(4_000_000_000_000_000 + i % 37).encode()
@@ -48,7 +48,7 @@ def test_a_faust_agent_reads_every_lz4_message_we_produce(
         **os.environ,
         "PYTHONPATH": str(APP_DIR),
         "SMOKE_APP_ID": unique("smoke"),
-        "SMOKE_BROKER": kafka_settings.kafka_bootstrap_servers,
+        "SMOKE_BROKER": kafka_settings.kafka.bootstrap_servers,
         "SMOKE_DATADIR": str(tmp_path / "faust-data"),
         "SMOKE_PARTITIONS": str(PARTITIONS),
         "SMOKE_SOURCE": source,
@@ -73,7 +73,7 @@ def test_a_faust_agent_reads_every_lz4_message_we_produce(
             stderr=subprocess.STDOUT,
         )
     try:
-        with Consumer(kafka_settings, group_id) as consumer:
+        with Consumer(kafka_settings.kafka, group_id) as consumer:
             consumer.subscribe([sink])
             received = drain(consumer, N, timeout=120)
     finally:

@@ -24,48 +24,48 @@ pytestmark = pytest.mark.integration
 
 
 def _partitions(settings: Settings) -> dict[str, int]:
-    return {info.name: info.partitions for info in list_topics(settings)}
+    return {info.name: info.partitions for info in list_topics(settings.kafka)}
 
 
 def test_ensure_topics_creates_the_five_topics_with_their_partitions(
     kafka_settings: Settings,
 ) -> None:
-    settings = kafka_settings.model_copy(
-        update={"transactions_partitions": 4, "verdicts_partitions": 3, "other_partitions": 2}
+    settings = kafka_settings.replace(
+        transactions_partitions=4, verdicts_partitions=3, other_partitions=2
     )
 
-    created = ensure_topics(settings)
+    created = ensure_topics(settings.kafka, topic_specs(settings.topics))
 
     expected = {
-        settings.topic_transactions: 4,
-        settings.topic_verdicts: 3,
-        settings.topic_dlq: 2,
-        settings.topic_labels: 2,
-        settings.topic_model_events: 2,
+        settings.topics.transactions: 4,
+        settings.topics.verdicts: 3,
+        settings.topics.dlq: 2,
+        settings.topics.labels: 2,
+        settings.topics.model_events: 2,
     }
     assert sorted(created) == sorted(expected)
     assert {n: p for n, p in _partitions(settings).items() if n in expected} == expected
 
 
 def test_ensure_topics_twice_changes_nothing(kafka_settings: Settings) -> None:
-    ensure_topics(kafka_settings)
-    with Producer(kafka_settings) as producer:
-        producer.produce(kafka_settings.topic_transactions, b"kept", key=b"1")
+    ensure_topics(kafka_settings.kafka, topic_specs(kafka_settings.topics))
+    with Producer(kafka_settings.kafka) as producer:
+        producer.produce(kafka_settings.topics.transactions, b"kept", key=b"1")
 
-    assert ensure_topics(kafka_settings) == []
+    assert ensure_topics(kafka_settings.kafka, topic_specs(kafka_settings.topics)) == []
 
-    mine = {s.name for s in topic_specs(kafka_settings)}
-    infos = {i.name: i for i in list_topics(kafka_settings) if i.name in mine}
-    assert infos[kafka_settings.topic_transactions].partitions == 6
-    assert infos[kafka_settings.topic_transactions].messages == 1
+    mine = {s.name for s in topic_specs(kafka_settings.topics)}
+    infos = {i.name: i for i in list_topics(kafka_settings.kafka) if i.name in mine}
+    assert infos[kafka_settings.topics.transactions].partitions == 6
+    assert infos[kafka_settings.topics.transactions].messages == 1
 
 
 def test_a_partition_count_that_disagrees_names_the_setting(kafka_settings: Settings) -> None:
-    ensure_topics(kafka_settings)
-    changed = kafka_settings.model_copy(update={"transactions_partitions": 12})
+    ensure_topics(kafka_settings.kafka, topic_specs(kafka_settings.topics))
+    changed = kafka_settings.replace(transactions_partitions=12)
 
     with pytest.raises(ConfigError) as caught:
-        ensure_topics(changed)
+        ensure_topics(changed.kafka, topic_specs(changed.topics))
 
     text = str(caught.value)
     assert "exists with 6 partitions but 12 are configured" in text
@@ -77,9 +77,9 @@ def test_wait_for_topics_returns_once_leaders_exist(
 ) -> None:
     topic = topic_factory(partitions=3)
 
-    wait_for_topics(kafka_settings.kafka_bootstrap_servers, [topic], timeout=10)
+    wait_for_topics(kafka_settings.kafka.bootstrap_servers, [topic], timeout=10)
 
-    with Producer(kafka_settings) as producer:
+    with Producer(kafka_settings.kafka) as producer:
         for partition in range(3):
             producer.produce(topic, b"x", partition=partition)
     assert producer.delivered == 3
@@ -89,17 +89,20 @@ def test_committed_offsets_show_what_a_group_acknowledged(
     kafka_settings: Settings, topic_factory: TopicFactory, group_id: str
 ) -> None:
     topic = topic_factory(partitions=2)
-    with Producer(kafka_settings) as producer:
+    with Producer(kafka_settings.kafka) as producer:
         for i in range(10):
             producer.produce(topic, b"%d" % i, partition=i % 2)
 
-    assert committed_offsets(kafka_settings, group_id, [topic]) == {}
-    with Consumer(kafka_settings, group_id) as consumer:
+    assert committed_offsets(kafka_settings.kafka, group_id, [topic]) == {}
+    with Consumer(kafka_settings.kafka, group_id) as consumer:
         consumer.subscribe([topic])
         assert len(drain(consumer, 10)) == 10
         consumer.commit()
 
-    assert committed_offsets(kafka_settings, group_id, [topic]) == {(topic, 0): 5, (topic, 1): 5}
+    assert committed_offsets(kafka_settings.kafka, group_id, [topic]) == {
+        (topic, 0): 5,
+        (topic, 1): 5,
+    }
 
 
 def test_topics_cli_creates_and_lists(
@@ -117,7 +120,7 @@ def test_topics_cli_creates_and_lists(
     listing = runner.invoke(app, ["topics", "list"])
 
     assert first.exit_code == 0, first.output
-    assert f"{kafka_settings.topic_transactions}: 3 partitions, created" in first.output
-    assert f"{kafka_settings.topic_transactions}: 3 partitions, exists" in second.output
+    assert f"{kafka_settings.topics.transactions}: 3 partitions, created" in first.output
+    assert f"{kafka_settings.topics.transactions}: 3 partitions, exists" in second.output
     assert listing.exit_code == 0, listing.output
-    assert kafka_settings.topic_transactions in listing.output
+    assert kafka_settings.topics.transactions in listing.output

@@ -10,7 +10,7 @@ import pytest
 from fixtures.kafka import settings_for
 from fraudstream.config import Settings
 from fraudstream.errors import BrokerError
-from fraudstream.kafka.admin import ensure_topics, list_topics, wait_for_topics
+from fraudstream.kafka.admin import ensure_topics, list_topics, topic_specs, wait_for_topics
 from fraudstream.kafka.producer import Producer
 from fraudstream.local.process import free_port
 
@@ -29,7 +29,7 @@ def nowhere() -> Settings:
 
 def _is_readable(error: BrokerError, settings: Settings) -> None:
     text = str(error)
-    assert settings.kafka_bootstrap_servers in text
+    assert settings.kafka.bootstrap_servers in text
     assert "fraudstream up" in text
     assert "FRAUD_KAFKA_BOOTSTRAP_SERVERS" in text
     assert "\n" not in text
@@ -37,7 +37,7 @@ def _is_readable(error: BrokerError, settings: Settings) -> None:
 
 def test_creating_topics_fails_readably(nowhere: Settings) -> None:
     with pytest.raises(BrokerError) as caught:
-        ensure_topics(nowhere)
+        ensure_topics(nowhere.kafka, topic_specs(nowhere.topics))
 
     assert str(caught.value).startswith("cannot read the cluster's metadata")
     _is_readable(caught.value, nowhere)
@@ -45,21 +45,21 @@ def test_creating_topics_fails_readably(nowhere: Settings) -> None:
 
 def test_listing_topics_fails_readably(nowhere: Settings) -> None:
     with pytest.raises(BrokerError) as caught:
-        list_topics(nowhere)
+        list_topics(nowhere.kafka)
 
     _is_readable(caught.value, nowhere)
 
 
 def test_waiting_for_topics_gives_up(nowhere: Settings) -> None:
     with pytest.raises(BrokerError) as caught:
-        wait_for_topics(nowhere.kafka_bootstrap_servers, ["transactions"], timeout=1.0)
+        wait_for_topics(nowhere.kafka.bootstrap_servers, ["transactions"], timeout=1.0)
 
     assert "topics not ready after 1 s" in str(caught.value)
     _is_readable(caught.value, nowhere)
 
 
 def test_undeliverable_messages_fail_the_flush(nowhere: Settings) -> None:
-    producer = Producer(nowhere)
+    producer = Producer(nowhere.kafka)
     for i in range(3):
         producer.produce("transactions", b"%d" % i, key=b"1")
 
@@ -73,5 +73,5 @@ def test_undeliverable_messages_fail_the_flush(nowhere: Settings) -> None:
 
 
 def test_the_context_manager_raises_on_exit(nowhere: Settings) -> None:
-    with pytest.raises(BrokerError, match="1 of 1 messages"), Producer(nowhere) as producer:
+    with pytest.raises(BrokerError, match="1 of 1 messages"), Producer(nowhere.kafka) as producer:
         producer.produce("transactions", b"lost")

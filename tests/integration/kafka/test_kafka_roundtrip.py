@@ -61,13 +61,13 @@ def test_ten_thousand_transactions_round_trip(
     records = transactions(N)
     sent = [(str(r["cc_num"]).encode(), orjson.dumps(r)) for r in records]
 
-    with Producer(kafka_settings) as producer:
+    with Producer(kafka_settings.kafka) as producer:
         for key, value in sent:
             producer.produce(topic, value, key=key)
     assert producer.delivered == N
     assert producer.failed == 0
 
-    with Consumer(kafka_settings, group_id) as consumer:
+    with Consumer(kafka_settings.kafka, group_id) as consumer:
         consumer.subscribe([topic])
         received = drain(consumer, N)
 
@@ -93,13 +93,13 @@ def test_an_explicit_partition_is_kept_and_headers_travel(
 ) -> None:
     topic = topic_factory(partitions=3)
 
-    with Producer(kafka_settings) as producer:
+    with Producer(kafka_settings.kafka) as producer:
         for i in range(30):
             producer.produce(
                 topic, b"v%d" % i, key=b"same-key", partition=i % 3, headers=[("source", b"test")]
             )
 
-    with Consumer(kafka_settings, group_id) as consumer:
+    with Consumer(kafka_settings.kafka, group_id) as consumer:
         consumer.subscribe([topic])
         received = drain(consumer, 30)
 
@@ -113,15 +113,15 @@ def test_committed_offsets_resume_the_group(
     kafka_settings: Settings, topic_factory: TopicFactory, group_id: str
 ) -> None:
     topic = topic_factory(partitions=1)
-    with Producer(kafka_settings) as producer:
+    with Producer(kafka_settings.kafka) as producer:
         for i in range(100):
             producer.produce(topic, b"%d" % i)
 
-    with Consumer(kafka_settings, group_id) as first:
+    with Consumer(kafka_settings.kafka, group_id) as first:
         first.subscribe([topic])
         head = drain(first, 40)[:40]
         first.commit(head[-1])
-    with Consumer(kafka_settings, group_id) as second:
+    with Consumer(kafka_settings.kafka, group_id) as second:
         second.subscribe([topic])
         rest = drain(second, 60)
 
@@ -129,8 +129,8 @@ def test_committed_offsets_resume_the_group(
 
 
 def test_producing_to_a_missing_topic_fails_with_advice(kafka_settings: Settings) -> None:
-    settings = kafka_settings.model_copy(update={"kafka_delivery_timeout_seconds": 2.0})
-    producer = Producer(settings)
+    settings = kafka_settings.replace(kafka_delivery_timeout_seconds=2.0)
+    producer = Producer(settings.kafka)
     producer.produce(unique("no-such-topic"), b"lost")
 
     with pytest.raises(BrokerError) as caught:

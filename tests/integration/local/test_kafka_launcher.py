@@ -22,7 +22,7 @@ TOPIC = "kept"
 
 
 def _produce(settings: Settings, n: int) -> None:
-    with Producer(settings) as producer:
+    with Producer(settings.kafka) as producer:
         for i in range(n):
             producer.produce(TOPIC, b"%d" % i, key=b"card-%d" % (i % 50))
 
@@ -34,13 +34,13 @@ def _values(messages: list) -> list[int]:  # type: ignore[type-arg]
 def test_a_restart_keeps_messages_offsets_and_address(dedicated_broker: DedicatedBroker) -> None:
     broker = dedicated_broker
     settings = broker.settings()
-    ensure_topics(settings, [TopicSpec(TOPIC, 3)])
+    ensure_topics(settings.kafka, [TopicSpec(TOPIC, 3)])
     _produce(settings, 1000)
-    with Consumer(settings, "readers") as consumer:
+    with Consumer(settings.kafka, "readers") as consumer:
         consumer.subscribe([TOPIC])
         before = drain(consumer, 400)
         consumer.commit()
-    offsets = committed_offsets(settings, "readers", [TOPIC])
+    offsets = committed_offsets(settings.kafka, "readers", [TOPIC])
     address, cluster = broker.bootstrap, cluster_id(broker.bootstrap)
     meta = broker.data_dir / "data" / "meta.properties"
     formatted = meta.read_text()
@@ -55,28 +55,28 @@ def test_a_restart_keeps_messages_offsets_and_address(dedicated_broker: Dedicate
     assert broker.bootstrap == address
     assert cluster_id(address) == cluster
     assert meta.read_text() == formatted  # not formatted again
-    assert committed_offsets(settings, "readers", [TOPIC]) == offsets
+    assert committed_offsets(settings.kafka, "readers", [TOPIC]) == offsets
     assert sum(offsets.values()) == 400
-    with Consumer(settings, "readers") as consumer:
+    with Consumer(settings.kafka, "readers") as consumer:
         consumer.subscribe([TOPIC])
         after = drain(consumer, 600)
     assert len(before) == 400
     assert len(after) == 600
     assert _values(before + after) == list(range(1000))  # the group resumed, no gap, no repeat
-    with Consumer(settings, "newcomers") as consumer:
+    with Consumer(settings.kafka, "newcomers") as consumer:
         consumer.subscribe([TOPIC])
         assert _values(drain(consumer, 1000)) == list(range(1000))
 
 
 def test_acknowledged_messages_survive_a_crash(dedicated_broker: DedicatedBroker) -> None:
     settings = dedicated_broker.settings()
-    ensure_topics(settings, [TopicSpec(TOPIC, 2)])
+    ensure_topics(settings.kafka, [TopicSpec(TOPIC, 2)])
     _produce(settings, 500)
 
     dedicated_broker.kill()
     dedicated_broker.start()
 
-    with Consumer(settings, "after-crash") as consumer:
+    with Consumer(settings.kafka, "after-crash") as consumer:
         consumer.subscribe([TOPIC])
         assert _values(drain(consumer, 500)) == list(range(500))
 

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.integration
 def test_the_stream_line_sums_each_workers_latest_sample(
     database_url: str, seeded: Seeded, tmp_path: Path
 ) -> None:
-    settings = Settings(  # type: ignore[call-arg]
+    settings = Settings(
         _env_file=None,
         home=tmp_path,
         database_url=SecretStr(database_url),
@@ -43,7 +43,7 @@ def test_the_stream_line_sums_each_workers_latest_sample(
 
 
 def test_an_unreachable_database_is_one_line_not_a_failure(tmp_path: Path) -> None:
-    settings = Settings(  # type: ignore[call-arg]
+    settings = Settings(
         _env_file=None,
         home=tmp_path,
         database_url=SecretStr("postgresql://nobody:secret@127.0.0.1:1/nowhere"),

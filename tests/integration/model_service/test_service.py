@@ -136,7 +136,7 @@ def test_alias_move_under_load_fails_no_request_and_changes_the_version(
     for t in threads:
         t.start()
     time.sleep(2)
-    Registry(registered).set_alias("champion", "2")
+    Registry(registered.registry).set_alias("champion", "2")
     deadline = time.monotonic() + 30
     while versions["2"] < 2000 and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -157,7 +157,7 @@ def test_incompatible_model_is_refused_and_the_old_one_keeps_serving(
     service = serve(with_fields(registered, service_poll_seconds=0.3))
     service.wait()
     break_manifest(registered, "2", feature_version="999", libraries={"xgboost": "99.0.0"})
-    Registry(registered).set_alias("champion", "2")
+    Registry(registered.registry).set_alias("champion", "2")
     deadline = time.monotonic() + 20
     info: dict[str, Any] = {}
     while time.monotonic() < deadline:

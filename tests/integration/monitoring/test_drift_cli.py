@@ -43,7 +43,7 @@ def test_the_trainer_keeps_the_reference_and_one_drift_report_now_is_printed_and
     )
     assert trained.returncode == 0, trained.stderr
     assert json.loads(trained.stdout)["version"] == "1"
-    registry = Registry(settings)
+    registry = Registry(settings.registry)
     assert registry.run_file(registry.run_of("1"), REFERENCE_FILE, tmp_path) is not None
     traffic = drifted_traffic(8_000)
     store_traffic(settings, traffic, scores_of(small_model.model, traffic), model_version="1")
@@ -81,7 +81,7 @@ def test_a_version_without_a_reference_has_no_drift_report(
     assert done.returncode == 2, done.stdout
     assert "no drift reference for version 1" in done.stderr
     assert "Traceback" not in done.stderr
-    registry = Registry(settings)
+    registry = Registry(settings.registry)
     assert registry.run_file(logged.run_id, REFERENCE_FILE, tmp_path) is None
     with psycopg.connect(database_url) as conn:
         assert conn.execute("SELECT count(*) FROM drift_reports").fetchone() == (0,)

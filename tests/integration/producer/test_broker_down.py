@@ -12,7 +12,7 @@ import pytest
 
 from fixtures.kafka import DedicatedBroker
 from fraudstream.errors import BrokerError
-from fraudstream.kafka.admin import ensure_topics
+from fraudstream.kafka.admin import ensure_topics, topic_specs
 from fraudstream.producer.frames import simulated_items
 from fraudstream.producer.run import ProduceRun, RunOptions, Source, Stop
 from fraudstream.simulator import SimParams, Simulator
@@ -45,11 +45,11 @@ class Running:
 
 def start(broker: DedicatedBroker, delivery_timeout: float, stop: Stop) -> Running:
     settings = broker.settings(kafka_delivery_timeout_seconds=delivery_timeout)
-    ensure_topics(settings)
+    ensure_topics(settings.kafka, topic_specs(settings.topics))
     # the final error asks the dead broker why; not for the default 30 s
-    settings = settings.model_copy(update={"kafka_timeout_seconds": 2.0})
+    settings = settings.replace(kafka_timeout_seconds=2.0)
     run = ProduceRun(
-        settings, RunOptions(topic=settings.topic_transactions, rate=1_000.0), stop=stop
+        settings, RunOptions(topic=settings.topics.transactions, rate=1_000.0), stop=stop
     )
     sim = Simulator(SimParams(customers=200), seed=3)
     running = Running(run, Source("simulator", simulated_items(sim, None)))

@@ -24,7 +24,7 @@ from fraudstream.cli import _register, app
 from fraudstream.config import ENV_PREFIX, Settings
 from fraudstream.dead_letters import FAILED_AT_HEADER, REASON_HEADER, SOURCE_HEADER
 from fraudstream.errors import BrokerError
-from fraudstream.kafka.admin import ensure_topics
+from fraudstream.kafka.admin import ensure_topics, topic_specs
 from fraudstream.producer.frames import replayed_items
 from fraudstream.producer.run import ProduceRun, RunOptions, Source
 from fraudstream.schema import LabelEvent
@@ -34,7 +34,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def settings(kafka_settings: Settings) -> Settings:
-    ensure_topics(kafka_settings)
+    ensure_topics(kafka_settings.kafka, topic_specs(kafka_settings.topics))
     return kafka_settings
 
 
@@ -53,7 +53,7 @@ def bad_file(tmp_path: Path) -> Path:
 def produce_file(settings: Settings, path: Path, on_invalid: str) -> ProduceRun:
     run = ProduceRun(
         settings,
-        RunOptions(topic=settings.topic_transactions, on_invalid=on_invalid),  # type: ignore[arg-type]
+        RunOptions(topic=settings.topics.transactions, on_invalid=on_invalid),  # type: ignore[arg-type]
     )
     run.run(Source(path.name, replayed_items(str(path), settings)))
     return run
@@ -66,7 +66,7 @@ def test_invalid_rows_go_to_the_dead_letter_topic_with_their_reasons(
 
     assert (counts.read, counts.sent, counts.delivered) == (20, 17, 17)
     assert (counts.invalid, counts.dead_lettered, counts.failed) == (3, 3, 0)
-    dead = read_topic(settings, settings.topic_dlq, 3)
+    dead = read_topic(settings, settings.topics.dlq, 3)
     assert len(dead) == 3
     headers = [dict(m.headers() or []) for m in dead]
     assert [h[SOURCE_HEADER] for h in headers] == [
@@ -81,7 +81,7 @@ def test_invalid_rows_go_to_the_dead_letter_topic_with_their_reasons(
     assert all(FAILED_AT_HEADER in h for h in headers)
     assert [orjson.loads(m.value() or b"")["trans_num"] for m in dead] == ["t03", "t08", "t15"]
     assert dead[0].key() == b"4000000000000001"
-    good = read_topic(settings, settings.topic_transactions, 17)
+    good = read_topic(settings, settings.topics.transactions, 17)
     assert sorted(orjson.loads(m.value() or b"")["trans_num"] for m in good) == sorted(
         f"t{i:02d}" for i in range(20) if i not in (3, 8, 15)
     )
@@ -93,11 +93,11 @@ def test_invalid_rows_can_be_skipped(settings: Settings, bad_file: Path) -> None
     counts = produce_file(settings, bad_file, "skip").counts
 
     assert (counts.sent, counts.delivered, counts.invalid, counts.dead_lettered) == (17, 17, 3, 0)
-    assert stored(settings)[settings.topic_dlq] == 0
+    assert stored(settings)[settings.topics.dlq] == 0
 
 
 def test_a_missing_topic_fails_before_anything_is_read(kafka_settings: Settings) -> None:
-    settings = kafka_settings.model_copy(update={"kafka_timeout_seconds": 1.0})
+    settings = kafka_settings.replace(kafka_timeout_seconds=1.0)
     run = ProduceRun(settings, RunOptions(topic=unique("nowhere"), on_invalid="skip"))
     read: list[int] = []
 
@@ -129,7 +129,7 @@ def test_sigterm_mid_run_flushes_everything_accepted(settings: Settings, tmp_pat
     )
     try:
         deadline = time.monotonic() + 90
-        while stored(settings)[settings.topic_transactions] < 20_000:
+        while stored(settings)[settings.topics.transactions] < 20_000:
             assert child.poll() is None, child.communicate()
             assert time.monotonic() < deadline, "the producer never got going"
             time.sleep(0.2)
@@ -152,8 +152,8 @@ def test_sigterm_mid_run_flushes_everything_accepted(settings: Settings, tmp_pat
     assert labels > 0
     assert pending > 0  # the clock stopped with the run: labels still in the future stay unsent
     on_topics = stored(settings)
-    assert on_topics[settings.topic_transactions] == delivered
-    assert on_topics[settings.topic_labels] == labels
+    assert on_topics[settings.topics.transactions] == delivered
+    assert on_topics[settings.topics.labels] == labels
     assert "SIGTERM: stopping" in err
 
 
@@ -183,7 +183,7 @@ def test_the_command_replays_a_file_with_labels_on_the_real_clock(
     assert "labels delivered 5 (pending 0)" in result.stdout
     labels = [
         LabelEvent.model_validate_json(m.value() or b"")
-        for m in read_topic(settings, settings.topic_labels, 5)
+        for m in read_topic(settings, settings.topics.labels, 5)
     ]
     assert sorted((e.trans_num, e.is_fraud) for e in labels) == [
         (f"d{i}", int(i == 2)) for i in range(5)

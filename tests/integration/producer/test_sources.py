@@ -21,7 +21,7 @@ from fixtures.s3 import s3_client, s3_settings
 from fixtures.topics import read_topic
 from fraudstream.config import Settings
 from fraudstream.dead_letters import REASON_HEADER, SOURCE_HEADER
-from fraudstream.kafka.admin import ensure_topics
+from fraudstream.kafka.admin import ensure_topics, topic_specs
 from fraudstream.kafka.types import Message
 from fraudstream.producer.feed import FeedPoller
 from fraudstream.producer.frames import replayed_items, simulated_items
@@ -38,8 +38,8 @@ CUSTOMERS = 300
 @pytest.fixture
 def settings(kafka_settings: Settings) -> Settings:
     """This test's topics, created; small file chunks so that every replay crosses several."""
-    ensure_topics(kafka_settings)
-    return kafka_settings.model_copy(update={"produce_chunk_rows": 700})
+    ensure_topics(kafka_settings.kafka, topic_specs(kafka_settings.topics))
+    return kafka_settings.replace(produce_chunk_rows=700)
 
 
 def simulator(seed: int = 5, label_delay_days: float = 3.0) -> Simulator:
@@ -60,19 +60,19 @@ def test_simulator_keys_partitions_and_delayed_labels(settings: Settings) -> Non
     n, delay_days = 3_000, 1.0
     expected = simulator().frame(n)
     run = ProduceRun(
-        settings, RunOptions(topic=settings.topic_transactions), labels=LabelSchedule(delay_days)
+        settings, RunOptions(topic=settings.topics.transactions), labels=LabelSchedule(delay_days)
     )
 
     counts = run.run(Source("simulator", simulated_items(simulator(), n)))
 
     assert (counts.read, counts.sent, counts.delivered) == (n, n, n)
     assert (counts.invalid, counts.failed) == (0, 0)
-    messages = read_topic(settings, settings.topic_transactions, n)
+    messages = read_topic(settings, settings.topics.transactions, n)
     assert len(messages) == n
     for message, value in zip(messages, values(messages), strict=True):
         key = message.key()
         assert key == str(value["cc_num"]).encode()
-        assert message.partition() == java_partition(key, settings.transactions_partitions)
+        assert message.partition() == java_partition(key, settings.topics.transactions_partitions)
         assert LABEL_COLUMN not in value
     assert sorted(v["trans_num"] for v in values(messages)) == sorted(expected["trans_num"])
 
@@ -82,7 +82,7 @@ def test_simulator_keys_partitions_and_delayed_labels(settings: Settings) -> Non
     assert 0 < known.sum() < n
     assert counts.labels_delivered == counts.labels_sent == known.sum()
     assert counts.labels_pending == n - known.sum()
-    labels = read_topic(settings, settings.topic_labels, int(known.sum()))
+    labels = read_topic(settings, settings.topics.labels, int(known.sum()))
     events = {e.trans_num: e for e in (LabelEvent.model_validate_json(m.value()) for m in labels)}
     truth = expected[known.to_numpy()].set_index("trans_num")
     assert set(events) == set(truth.index)
@@ -103,7 +103,7 @@ def write(frame: pd.DataFrame, path: Path, with_index: bool) -> None:
 
 def assert_replayed(settings: Settings, counts_sent: int, frame: pd.DataFrame) -> None:
     """The topic holds the file's transactions, each card's in file order."""
-    messages = read_topic(settings, settings.topic_transactions, len(frame))
+    messages = read_topic(settings, settings.topics.transactions, len(frame))
     assert counts_sent == len(frame) == len(messages)
     by_card: dict[int, list[str]] = {}
     for value in values(messages):
@@ -120,7 +120,7 @@ def test_file_replay(settings: Settings, tmp_path: Path, suffix: str, with_index
     frame = simulator(seed=9).frame(2_000)
     path = tmp_path / f"fraudTest{suffix}"
     write(frame, path, with_index)
-    run = ProduceRun(settings, RunOptions(topic=settings.topic_transactions))
+    run = ProduceRun(settings, RunOptions(topic=settings.topics.transactions))
 
     counts = run.run(Source(path.name, replayed_items(str(path), settings)))
 
@@ -134,16 +134,14 @@ def test_s3_replay(settings: Settings, s3_endpoint: str, s3_bucket: str, tmp_pat
     write(frame, path, with_index=True)
     s3_client(s3_endpoint).upload_file(str(path), s3_bucket, "kaggle/fraudTrain.csv")
     s3 = s3_settings(s3_endpoint)
-    both = settings.model_copy(
-        update={
-            "s3_endpoint_url": s3.s3_endpoint_url,
-            "aws_access_key_id": s3.aws_access_key_id,
-            "aws_secret_access_key": s3.aws_secret_access_key,
-        }
+    both = settings.replace(
+        s3_endpoint_url=s3.s3.s3_endpoint_url,
+        aws_access_key_id=s3.s3.aws_access_key_id,
+        aws_secret_access_key=s3.s3.aws_secret_access_key,
     )
     address = f"s3://{s3_bucket}/kaggle/fraudTrain.csv"
 
-    counts = ProduceRun(both, RunOptions(topic=both.topic_transactions)).run(
+    counts = ProduceRun(both, RunOptions(topic=both.topics.transactions)).run(
         Source(address, replayed_items(address, both))
     )
 
@@ -182,7 +180,7 @@ def test_http_replay(
     base = serve(partial(QuietFiles, directory=str(tmp_path)))  # type: ignore[arg-type]
     address = f"{base}/fraudTest.parquet"
 
-    counts = ProduceRun(settings, RunOptions(topic=settings.topic_transactions)).run(
+    counts = ProduceRun(settings, RunOptions(topic=settings.topics.transactions)).run(
         Source(address, replayed_items(address, settings))
     )
 
@@ -222,17 +220,15 @@ class Feed(BaseHTTPRequestHandler):
 def test_http_feed_one_transaction_per_call(
     settings: Settings, serve: Callable[[type[BaseHTTPRequestHandler]], str]
 ) -> None:
-    fast = settings.model_copy(
-        update={"produce_retry_base_seconds": 0.01, "produce_retry_max_seconds": 0.05}
-    )
+    fast = settings.replace(produce_retry_base_seconds=0.01, produce_retry_max_seconds=0.05)
     records = list(simulator(seed=12).records(100, with_label=True))
     Feed.records, Feed.calls = list(records), 0
     url = f"{serve(Feed)}/current-transactions"
     stop = Stop()
-    poller = FeedPoller(url, fast, stop.requested)
+    poller = FeedPoller(url, fast.producer, stop.requested)
     run = ProduceRun(
         fast,
-        RunOptions(topic=fast.topic_transactions, rate=500.0, limit=60),
+        RunOptions(topic=fast.topics.transactions, rate=500.0, limit=60),
         labels=LabelSchedule(0.0),  # the feed says is_fraud: with no delay, labels go at once
         stop=stop,
     )
@@ -245,12 +241,12 @@ def test_http_feed_one_transaction_per_call(
     assert counts.feed_errors == served // 4  # every 500 counted and retried
     assert counts.invalid == counts.dead_lettered == bad > 0
     assert counts.sent == counts.delivered == 60 - bad
-    sent = values(read_topic(fast, fast.topic_transactions, counts.sent))
+    sent = values(read_topic(fast, fast.topics.transactions, counts.sent))
     assert sorted(v["trans_num"] for v in sent) == sorted(
         r["trans_num"] for r in records[: counts.sent]
     )
     assert counts.labels_delivered == counts.sent
-    dead = read_topic(fast, fast.topic_dlq, bad)
+    dead = read_topic(fast, fast.topics.dlq, bad)
     assert [m.value() for m in dead] == [b"<html>maintenance</html>"] * bad
     for message in dead:
         headers = dict(message.headers() or [])

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.integration
 async def test_labelled_frame_has_the_kaggle_columns_then_the_verdict(
     database_settings: Settings, database_url: str
 ) -> None:
-    async with Repository.connect(database_settings) as repo:
+    async with Repository.connect(database_settings.database) as repo:
         await repo.store_verdicts(scored_transactions(10))
         await repo.store_labels(
             [Label(f"t{n}", int(n == 4), datetime(2026, 1, 1, tzinfo=UTC)) for n in (2, 4, 9)]

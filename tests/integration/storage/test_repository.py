@@ -34,7 +34,7 @@ NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 @pytest.fixture
 async def repo(database_settings: Settings) -> AsyncIterator[Repository]:
-    async with Repository.connect(database_settings) as repository:
+    async with Repository.connect(database_settings.database) as repository:
         yield repository
 
 
@@ -317,7 +317,7 @@ async def test_a_server_that_is_not_there_is_unavailable_with_the_password_maske
         "postgresql://app:hunter2@127.0.0.1:9/fraud", database_timeout_seconds=2.0
     )
     with pytest.raises(DatabaseUnavailable) as caught:
-        async with Repository.connect(settings):
+        async with Repository.connect(settings.database):
             pass
     message = str(caught.value)
     assert "postgresql://app:***@127.0.0.1:9/fraud" in message
@@ -326,14 +326,14 @@ async def test_a_server_that_is_not_there_is_unavailable_with_the_password_maske
 
 async def test_an_unmigrated_database_says_to_migrate(empty_database_url: str) -> None:
     with pytest.raises(StorageError, match="fraudstream db migrate"):
-        async with Repository.connect(database_settings_for(empty_database_url)):
+        async with Repository.connect(database_settings_for(empty_database_url).database):
             pass
 
 
 @pytest.mark.slow
 async def test_postgres_down_then_back(postgres_server: PostgresServer) -> None:
     """The stream's fault in small: writes fail as unavailable, then succeed on the same pool."""
-    async with Repository.connect(postgres_server.settings()) as repository:
+    async with Repository.connect(postgres_server.settings().database) as repository:
         assert await repository.store_verdicts(scored_transactions(50)) == 50
         postgres_server.stop()
         with pytest.raises(DatabaseUnavailable, match=r"127\.0\.0\.1"):

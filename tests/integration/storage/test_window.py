@@ -30,7 +30,7 @@ def seed(settings: Settings) -> None:
     rows = scored_transactions(100)
 
     async def write() -> None:
-        async with Repository.connect(settings) as repo:
+        async with Repository.connect(settings.database) as repo:
             await repo.store_verdicts(rows)
             await repo.store_labels(
                 [Label(f"t{i}", int(i % 10 == 0), NOW) for i in range(0, 100, 2)]  # type: ignore[arg-type]
@@ -45,7 +45,7 @@ def seed(settings: Settings) -> None:
 
 def test_window_rows_labels_and_one_versions_shadow_scores(database_settings: Settings) -> None:
     seed(database_settings)
-    url = database_settings.database_url.get_secret_value()
+    url = database_settings.database.url.get_secret_value()
     since, until = BASE_TIME + timedelta(minutes=10), BASE_TIME + timedelta(minutes=70)
     frame = stored_window(url, since, until, shadow_version="2")
     assert list(frame.columns) == list(WINDOW_COLUMNS)
@@ -65,7 +65,7 @@ def test_window_rows_labels_and_one_versions_shadow_scores(database_settings: Se
 
 
 def test_latest_time_and_an_empty_window(database_settings: Settings) -> None:
-    url = database_settings.database_url.get_secret_value()
+    url = database_settings.database.url.get_secret_value()
     assert latest_transaction_time(url) is None
     empty = stored_window(url, BASE_TIME, BASE_TIME + timedelta(days=1))
     assert empty.empty
@@ -75,7 +75,7 @@ def test_latest_time_and_an_empty_window(database_settings: Settings) -> None:
 
 
 def test_times_must_be_wall_clock_and_servers_named(database_settings: Settings) -> None:
-    url = database_settings.database_url.get_secret_value()
+    url = database_settings.database.url.get_secret_value()
     with pytest.raises(DataError, match="naive"):
         stored_window(url, NOW, NOW + timedelta(days=1))
     with pytest.raises(StorageError, match=r"127\.0\.0\.1:1"):

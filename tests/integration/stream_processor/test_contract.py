@@ -214,12 +214,12 @@ def test_what_the_decoder_accepts_every_stage_holds(
     assert prediction.trans_num == txn.trans_num
     now = datetime.now(UTC)
     row = ScoredTransaction(txn, to_verdict(txn, prediction, now), now, now, (0, 0))
-    database = Settings(  # type: ignore[call-arg]
+    database = Settings(
         _env_file=None, database_url=database_url, home=tmp_path_factory.getbasetemp()
     )
 
     async def store() -> None:
-        async with Repository.connect(database) as repo:
+        async with Repository.connect(database.database) as repo:
             versions = await repo.card_states([txn.cc_num])
             version = versions.get(txn.cc_num, (CardState(), 0))[1]
             await repo.store_scored([row], [(txn.cc_num, state, version + 1)])

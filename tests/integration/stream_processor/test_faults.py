@@ -43,7 +43,7 @@ def exactly_once(pipeline: Pipeline, records: list[dict[str, Any]], dead: int = 
     assert report.cards == len({r["cc_num"] for r in records}), report
     assert report.cards_counted_twice == report.cards_undercounted == 0, report.examples
     assert report.ok
-    messages = pipeline.topic_messages(pipeline.settings.topic_verdicts, len(expected))
+    messages = pipeline.topic_messages(pipeline.settings.topics.verdicts, len(expected))
     assert {Verdict.model_validate_json(m.value()).trans_num for m in messages} == expected
     return report
 
@@ -56,7 +56,7 @@ def test_model_service_down_for_20_s_then_back(pipeline: Pipeline) -> None:
     records = pipeline.transactions(12_000)
     worker = pipeline.worker()
     pipeline.produce(records)
-    limit = pipeline.settings.stream_max_pending
+    limit = pipeline.settings.stream.max_pending
     wait_for(lambda: pending(worker) > 0, 60, "a pending batch")
     rss_start = worker.rss_mb()
     seen_pending: list[float] = []
@@ -80,9 +80,9 @@ def test_model_service_failing_at_random(
     service = pipeline.service()
     proxy = faulty_proxy(service.url)
     proxy.faults.error_rate, proxy.faults.timeout_rate = 0.3, 0.15
-    proxy.faults.hold_seconds = pipeline.settings.stream_request_timeout_seconds + 1
+    proxy.faults.hold_seconds = pipeline.settings.stream.request_timeout_seconds + 1
     records = pipeline.transactions(6_000)
-    settings = pipeline.settings.model_copy(update={"model_service_url": proxy.url})
+    settings = pipeline.settings.replace(model_service_url=proxy.url)
     pipeline.worker(settings)
     pipeline.produce(records[:3000])
     time.sleep(12)
@@ -255,7 +255,7 @@ def test_malformed_messages_go_to_the_dead_letter_topic_with_reasons(pipeline: P
     pipeline.produce(records, malformed=bad)
     good = [r for i, r in enumerate(records) if i not in bad]
     exactly_once(pipeline, good, dead=len(bad))
-    letters = pipeline.topic_messages(pipeline.settings.topic_dlq, len(bad))
+    letters = pipeline.topic_messages(pipeline.settings.topics.dlq, len(bad))
     assert sorted(m.value() for m in letters) == sorted(bad.values())
     reasons = [dict(m.headers())["fraudstream.reason"].decode() for m in letters]
     assert all(reasons), reasons

@@ -19,13 +19,13 @@ def test_every_transaction_is_stored_once_and_published(pipeline: Pipeline) -> N
     stored = pipeline.wait_stored(len(records))
     assert set(stored) == {r["trans_num"] for r in records}
     # the metrics an operator scrapes are fed: every partition's lag back to 0, the state
-    partitions = pipeline.settings.transactions_partitions
+    partitions = pipeline.settings.topics.transactions_partitions
     lags = [f'fraudstream_stream_lag{{partition="{p}"}}' for p in range(partitions)]
     wait_for(lambda: all(worker.metric(lag) == 0 for lag in lags), 30, "every lag at 0")
     assert worker.metric("fraudstream_stream_scored_total") == len(records)
     assert worker.metric('fraudstream_stream_state{state="flowing"}') == 1
     assert set(stored.values()) == {1}
-    messages = pipeline.topic_messages(pipeline.settings.topic_verdicts, len(records))
+    messages = pipeline.topic_messages(pipeline.settings.topics.verdicts, len(records))
     verdicts = [Verdict.model_validate_json(m.value()) for m in messages]
     assert {v.trans_num for v in verdicts} == set(stored)
     by_trans = {r["trans_num"]: r for r in records}
@@ -57,10 +57,10 @@ def test_a_downstream_consumer_that_is_not_ours_reads_the_contract(pipeline: Pip
         [
             kcat,
             "-b",
-            pipeline.settings.kafka_bootstrap_servers,
+            pipeline.settings.kafka.bootstrap_servers,
             "-C",
             "-t",
-            pipeline.settings.topic_verdicts,
+            pipeline.settings.topics.verdicts,
             "-o",
             "beginning",
             "-e",

@@ -23,24 +23,24 @@ CARD = "4000000000000002"
 
 def test_a_bad_label_shows_up_in_the_dead_letter_table(pipeline: Pipeline) -> None:
     settings = pipeline.settings
-    url = settings.database_url.get_secret_value()
+    url = settings.database.url.get_secret_value()
     good = LabelEvent(trans_num="labelled-1", is_fraud=1, labelled_at=datetime.now(UTC))
     bad = [
         b"not json at all",
         b'{"trans_num": "labelled-2", "is_fraud": 7, "labelled_at": "2020-01-01T00:00:00Z"}',
     ]
     pipeline.worker()
-    with Producer(settings) as producer:  # one key: one partition, in this order
-        producer.produce(settings.topic_labels, good.model_dump_json().encode(), CARD)
+    with Producer(settings.kafka) as producer:  # one key: one partition, in this order
+        producer.produce(settings.topics.labels, good.model_dump_json().encode(), CARD)
         for value in bad:
-            producer.produce(settings.topic_labels, value, CARD)
+            producer.produce(settings.topics.labels, value, CARD)
 
     def mirrored() -> list[tuple[str, int, bytes, str]]:
         with psycopg.connect(url) as conn:
             return conn.execute(
                 "SELECT topic, kafka_offset, payload, reason FROM dead_letters"
                 " WHERE topic = %s ORDER BY kafka_offset",
-                (settings.topic_labels,),
+                (settings.topics.labels,),
             ).fetchall()
 
     wait_for(lambda: len(mirrored()) >= len(bad), 120, "the bad labels in the dead-letter table")
@@ -59,11 +59,11 @@ def test_a_bad_label_shows_up_in_the_dead_letter_table(pipeline: Pipeline) -> No
         reasons = dead_letter_reasons(reader, timedelta(hours=1))
     finally:
         reader.close()
-    assert (recent["topic"] == settings.topic_labels).sum() == len(bad)
+    assert (recent["topic"] == settings.topics.labels).sum() == len(bad)
     assert reasons["reason"].str.startswith("not a label: ").sum() == len(bad)
 
     # the topic carries the same dead letters, with the contract's headers
-    messages = pipeline.topic_messages(settings.topic_dlq, len(bad))
+    messages = pipeline.topic_messages(settings.topics.dlq, len(bad))
     assert [m.value() for m in messages] == bad
     for message, (topic, offset, _, reason) in zip(messages, rows, strict=True):
         headers = dict(message.headers() or [])

@@ -56,7 +56,7 @@ def test_poison_of_every_kind_is_isolated_and_the_partition_flows(
     pipeline: Pipeline, faulty_proxy: Callable[[str], FaultyProxy]
 ) -> None:
     settings = pipeline.settings
-    with psycopg.connect(settings.database_url.get_secret_value(), autocommit=True) as conn:
+    with psycopg.connect(settings.database.url.get_secret_value(), autocommit=True) as conn:
         conn.execute(
             "ALTER TABLE scored_transactions ADD CONSTRAINT poison_for_the_test "
             "CHECK (merchant <> 'fraud_poison_store') NOT VALID"
@@ -65,7 +65,7 @@ def test_poison_of_every_kind_is_isolated_and_the_partition_flows(
     proxy = faulty_proxy(service.url)
     proxy.faults.fail_on = b"fraud_poison_500"
     proxy.faults.mismatch_on = b"fraud_poison_mismatch"
-    worker = pipeline.worker(settings.model_copy(update={"model_service_url": proxy.url}))
+    worker = pipeline.worker(settings.replace(model_service_url=proxy.url))
 
     card = pipeline.transactions(1)[0]["cc_num"]
     ordinary = [{**r, "cc_num": card} for r in pipeline.transactions(600, seed=9)]
@@ -91,7 +91,7 @@ def test_poison_of_every_kind_is_isolated_and_the_partition_flows(
     assert report.ok, report.examples
     assert set(pipeline.stored()) == {r["trans_num"] for r in ordinary}
 
-    letters = pipeline.topic_messages(settings.topic_dlq, len(expected))
+    letters = pipeline.topic_messages(settings.topics.dlq, len(expected))
     assert len(letters) == len(expected)
     by_offset = {
         int(dict(m.headers())["fraudstream.source"].decode().rsplit(":", 1)[1]): m for m in letters
@@ -101,12 +101,12 @@ def test_poison_of_every_kind_is_isolated_and_the_partition_flows(
         letter = by_offset[first + position]
         reason = dict(letter.headers())["fraudstream.reason"].decode()
         assert words in reason, f"{name}: {reason}"
-    with psycopg.connect(settings.database_url.get_secret_value()) as conn:
+    with psycopg.connect(settings.database.url.get_secret_value()) as conn:
         mirrored = conn.execute("SELECT reason FROM dead_letters").fetchall()
     assert len(mirrored) == len(expected)
 
     def latest_state() -> tuple[str, str | None] | None:
-        with psycopg.connect(settings.database_url.get_secret_value()) as conn:
+        with psycopg.connect(settings.database.url.get_secret_value()) as conn:
             row = conn.execute(
                 "SELECT state, last_failure FROM stream_metrics ORDER BY ts DESC LIMIT 1"
             ).fetchone()

@@ -79,11 +79,11 @@ def test_register_and_load_through_a_tracking_server_with_s3_artifacts(
     assert (first.version, first.alias) == ("1", "champion")
     assert (second.version, second.alias) == ("2", "challenger")
 
-    registry = Registry(server_settings)
+    registry = Registry(server_settings.registry)
     champion = registry.load_alias("champion")
     features = small_model.example.to_numpy()
     np.testing.assert_array_equal(champion.score(features), small_model.model.score(features))
-    assert load_model("models:/fraudstream@challenger", server_settings).version == "2"
+    assert load_model("models:/fraudstream@challenger", server_settings.registry).version == "2"
 
     keys = [o["Key"] for o in s3_client(s3_endpoint).list_objects_v2(Bucket=s3_bucket)["Contents"]]
     assert sum(k.endswith("manifest.json") for k in keys) == 2

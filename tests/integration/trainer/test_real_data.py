@@ -34,7 +34,7 @@ def real_path() -> Path:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(_env_file=None, home=tmp_path, train_search_seconds=0)  # type: ignore[call-arg]
+    return Settings(_env_file=None, home=tmp_path, train_search_seconds=0)
 
 
 def test_every_real_row_loads_with_and_without_the_index_column(

@@ -33,7 +33,7 @@ def frame() -> pd.DataFrame:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(_env_file=None, home=tmp_path / "home")  # type: ignore[call-arg]
+    return Settings(_env_file=None, home=tmp_path / "home")
 
 
 def same_rows(loaded: pd.DataFrame, original: pd.DataFrame) -> None:
@@ -128,7 +128,7 @@ def test_simulator_source(settings: Settings) -> None:
 
 def test_simulator_source_drifts_only_when_asked(settings: Settings) -> None:
     """FRAUD_SIM_DRIFT_AT drifts the feed; a training source asks for drift on its own."""
-    feed_drifts = settings.model_copy(update={"sim_drift_at": datetime(2019, 1, 2)})
+    feed_drifts = settings.replace(sim_drift_at=datetime(2019, 1, 2))
     query = "sim://?rows=20000&seed=5&fraud_rate=0.02"
 
     def probes(frame: pd.DataFrame) -> int:  # card testing: tiny fraudulent charges
@@ -147,7 +147,7 @@ def test_labelled_history_in_postgres(database_settings: Settings) -> None:
     labelled = rows[:30]  # the last ten have no label yet: not training data
 
     async def store() -> None:
-        async with Repository.connect(database_settings) as repo:
+        async with Repository.connect(database_settings.database) as repo:
             await repo.store_verdicts(rows)
             now = datetime.now(UTC)
             await repo.store_labels(

@@ -29,7 +29,7 @@ _MLFLOW_ENV = ("MLFLOW_S3_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS
 def trained(tmp_path_factory: pytest.TempPathFactory) -> TrainingResult:
     """One small run: 60,000 simulated rows, the three families, no search."""
     folder = tmp_path_factory.mktemp("train")
-    settings = Settings(_env_file=None, home=folder, train_search_seconds=0)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, home=folder, train_search_seconds=0)
     frame = read_frame("sim://?rows=60000&seed=11", settings)
     return train(frame, settings, source="sim://?rows=60000&seed=11", workdir=folder)
 
@@ -69,7 +69,7 @@ def test_the_model_beats_a_trivial_baseline_on_later_data(trained: TrainingResul
 def test_run_is_registered_with_s3_artifacts_and_aliases(
     trained: TrainingResult, registry_settings: Settings, s3_endpoint: str, s3_bucket: str
 ) -> None:
-    registry = Registry(registry_settings)
+    registry = Registry(registry_settings.registry)
     assert registry.get_alias_version("champion") is None
 
     first = log_run(trained, registry_settings)  # no champion yet: it becomes the champion
@@ -88,8 +88,8 @@ def test_run_is_registered_with_s3_artifacts_and_aliases(
     np.testing.assert_array_equal(champion.score(features), trained.model.score(features))
     assert champion.threshold == trained.threshold
     assert champion.metrics["test_pr_auc"] == pytest.approx(trained.test.pr_auc)
-    assert load_model("models:/fraudstream@challenger", registry_settings).version == "2"
-    assert load_model("models:/fraudstream/1", registry_settings).version == "1"
+    assert load_model("models:/fraudstream@challenger", registry_settings.registry).version == "2"
+    assert load_model("models:/fraudstream/1", registry_settings.registry).version == "1"
 
     keys = [o["Key"] for o in s3_client(s3_endpoint).list_objects_v2(Bucket=s3_bucket)["Contents"]]
     assert any(k.endswith("manifest.json") for k in keys)
@@ -129,12 +129,12 @@ def test_a_model_this_process_cannot_serve_is_refused_not_crashed(
     manifest["feature_version"] = "2"
     client.put_object(Bucket=s3_bucket, Key=key, Body=json.dumps(manifest).encode())
     with pytest.raises(ModelIncompatible, match="model fraudstream version 1 cannot be served"):
-        Registry(registry_settings).load_alias("champion")
+        Registry(registry_settings.registry).load_alias("champion")
 
 
 def test_missing_alias_and_model(registry_settings: Settings) -> None:
-    registry = Registry(registry_settings)
+    registry = Registry(registry_settings.registry)
     with pytest.raises(ModelNotFound, match="fraudstream train --register-as challenger"):
         registry.load_alias("challenger")
     with pytest.raises(ModelNotFound):
-        load_model("models:/fraudstream/9", registry_settings)
+        load_model("models:/fraudstream/9", registry_settings.registry)

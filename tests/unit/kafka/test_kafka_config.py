@@ -12,7 +12,7 @@ pytestmark = pytest.mark.unit
 
 
 def test_producer_is_safe_and_batches_by_default() -> None:
-    config = producer_config(Settings(kafka_bootstrap_servers="k1:9092,k2:9092"))
+    config = producer_config(Settings(kafka_bootstrap_servers="k1:9092,k2:9092").kafka)
 
     assert config["bootstrap.servers"] == "k1:9092,k2:9092"
     assert config["acks"] == "all"
@@ -27,7 +27,7 @@ def test_producer_is_safe_and_batches_by_default() -> None:
 def test_producer_timeouts_come_from_settings_and_overrides_win() -> None:
     settings = Settings(kafka_delivery_timeout_seconds=2.5, kafka_timeout_seconds=4)
 
-    config = producer_config(settings, {"linger.ms": 0, "compression.type": "zstd"})
+    config = producer_config(settings.kafka, {"linger.ms": 0, "compression.type": "zstd"})
 
     assert config["message.timeout.ms"] == 2500
     assert config["socket.timeout.ms"] == 4000
@@ -36,13 +36,13 @@ def test_producer_timeouts_come_from_settings_and_overrides_win() -> None:
 
 
 def test_consumer_names_its_group_and_does_not_commit_on_its_own() -> None:
-    config = consumer_config(Settings(), "scorers", auto_offset_reset="latest")
+    config = consumer_config(Settings().kafka, "scorers", auto_offset_reset="latest")
 
     assert config["group.id"] == "scorers"
     assert config["auto.offset.reset"] == "latest"
     assert config["enable.auto.commit"] is False
     assert config["fetch.queue.backoff.ms"] <= 100  # librdkafka's 1 s stalls reads
-    assert consumer_config(Settings(), "g", auto_commit=True)["enable.auto.commit"] is True
+    assert consumer_config(Settings().kafka, "g", auto_commit=True)["enable.auto.commit"] is True
 
 
 def test_topic_specs_follow_the_settings() -> None:
@@ -54,7 +54,7 @@ def test_topic_specs_follow_the_settings() -> None:
         kafka_replication_factor=3,
     )
 
-    specs = {spec.name: spec for spec in topic_specs(settings)}
+    specs = {spec.name: spec for spec in topic_specs(settings.topics)}
 
     assert {name: spec.partitions for name, spec in specs.items()} == {
         "tx": 12,

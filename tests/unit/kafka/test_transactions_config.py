@@ -16,9 +16,9 @@ pytestmark = pytest.mark.unit
 
 @pytest.mark.parametrize("seconds", [1.0, 10.0, 60.0, 900.0])
 def test_the_producer_is_accepted_for_any_transaction_timeout(seconds: float) -> None:
-    settings = Settings(_env_file=None, kafka_bootstrap_servers="127.0.0.1:1")  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, kafka_bootstrap_servers="127.0.0.1:1")
     producer = TransactionalProducer(
-        settings, transactional_id="t", group_id="g", timeout_seconds=seconds
+        settings.kafka, transactional_id="t", group_id="g", timeout_seconds=seconds
     )
     try:
         producer._new_producer()  # librdkafka validates the configuration here
@@ -29,9 +29,9 @@ def test_the_producer_is_accepted_for_any_transaction_timeout(seconds: float) ->
 
 def test_a_stuck_call_is_abandoned_and_the_next_one_runs_on_a_fresh_thread() -> None:
     """librdkafka#5456: a coordinator request may never return; the watchdog gives up on it."""
-    settings = Settings(_env_file=None, kafka_bootstrap_servers="127.0.0.1:1")  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, kafka_bootstrap_servers="127.0.0.1:1")
     producer = TransactionalProducer(
-        settings, transactional_id="t", group_id="g", timeout_seconds=0.1
+        settings.kafka, transactional_id="t", group_id="g", timeout_seconds=0.1
     )
     release = threading.Event()
     try:
@@ -58,9 +58,9 @@ class _StuckProducer:
 
 
 def test_a_start_that_returns_after_it_was_abandoned_installs_nothing() -> None:
-    settings = Settings(_env_file=None, kafka_bootstrap_servers="127.0.0.1:1")  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, kafka_bootstrap_servers="127.0.0.1:1")
     producer = TransactionalProducer(
-        settings, transactional_id="t", group_id="g", timeout_seconds=0.1
+        settings.kafka, transactional_id="t", group_id="g", timeout_seconds=0.1
     )
     release = threading.Event()
     stuck = _StuckProducer(release)

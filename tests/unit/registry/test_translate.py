@@ -17,7 +17,7 @@ from fraudstream.registry.translate import translated
 
 pytestmark = pytest.mark.unit
 
-SETTINGS = Settings(  # type: ignore[call-arg]
+SETTINGS = Settings(
     _env_file=None, mlflow_tracking_uri="http://mlflow:5000", mlflow_artifact_root="s3://b/m"
 )
 
@@ -26,7 +26,7 @@ SETTINGS = Settings(  # type: ignore[call-arg]
 def test_a_lookup_of_nothing_is_model_not_found(code: int) -> None:
     with (
         pytest.raises(ModelNotFound, match="resolve champion: no such alias") as caught,
-        translated("resolve champion", SETTINGS, lookup=True),
+        translated("resolve champion", SETTINGS.registry, lookup=True),
     ):
         raise MlflowException("no such alias", error_code=code)
     assert isinstance(caught.value.__cause__, MlflowException)
@@ -35,7 +35,7 @@ def test_a_lookup_of_nothing_is_model_not_found(code: int) -> None:
 def test_the_same_codes_on_a_write_are_a_refusal() -> None:
     with (
         pytest.raises(RegistryError, match="log run x: MLflow at http://mlflow:5000 failed"),
-        translated("log run x", SETTINGS),
+        translated("log run x", SETTINGS.registry),
     ):
         raise MlflowException("no such experiment", error_code=RESOURCE_DOES_NOT_EXIST)
 
@@ -43,7 +43,7 @@ def test_the_same_codes_on_a_write_are_a_refusal() -> None:
 def test_a_server_failure_during_a_lookup_is_retried_not_refused() -> None:
     with (
         pytest.raises(RegistryError, match="MLflow at http://mlflow:5000 failed: 503"),
-        translated("download models:/fraudstream/3", SETTINGS, lookup=True),
+        translated("download models:/fraudstream/3", SETTINGS.registry, lookup=True),
     ):
         raise MlflowException("503", error_code=INTERNAL_ERROR)
 
@@ -51,6 +51,6 @@ def test_a_server_failure_during_a_lookup_is_retried_not_refused() -> None:
 def test_an_unreachable_store_is_a_registry_error() -> None:
     with (
         pytest.raises(RegistryError, match=r"cannot reach MLflow .* artifacts at s3://b/m"),
-        translated("set champion", SETTINGS, lookup=True),
+        translated("set champion", SETTINGS.registry, lookup=True),
     ):
         raise ConnectionRefusedError("refused")

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pytest
 
-from fraudstream.config import Settings
+from fraudstream.config import Settings, SimulatorSettings
 from fraudstream.errors import ConfigError
 from fraudstream.simulator.knobs import parse_mix, sim_params
 from fraudstream.simulator.params import Scenario
@@ -15,8 +15,8 @@ from fraudstream.simulator.params import Scenario
 pytestmark = pytest.mark.unit
 
 
-def _settings(**values: object) -> Settings:
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+def _settings(**values: object) -> SimulatorSettings:
+    return Settings(_env_file=None, **values).simulator
 
 
 def test_drift_comes_from_the_settings() -> None:

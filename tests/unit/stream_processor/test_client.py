@@ -31,8 +31,10 @@ def verdict(trans_num: str, **fields: object) -> dict[str, object]:
 
 
 async def ask(handler: Callable[[httpx.Request], httpx.Response]) -> Answer:
+    settings = service_settings(model_service_url="http://service")
     client = ModelClient(
-        service_settings(model_service_url="http://service"),
+        settings.service,
+        settings.stream.request_timeout_seconds,
         transport=httpx.MockTransport(handler),
     )
     try:

@@ -79,7 +79,7 @@ def incoming(offset: int, value: bytes) -> Incoming:
 def test_a_bad_label_is_mirrored_in_postgresql_and_published() -> None:
     settings = service_settings(topic_labels=LABELS, topic_dlq=DLQ)
     store, kafka = LabelStore(), MemoryKafka()
-    sink = LabelsSink(settings, store, publisher(kafka))  # type: ignore[arg-type]
+    sink = LabelsSink(settings.stream, settings.topics.dlq, store, publisher(kafka))  # type: ignore[arg-type]
     good = LabelEvent(trans_num="labelled-1", is_fraud=1, labelled_at=datetime.now(UTC))
     bad = b'{"trans_num": "labelled-2", "is_fraud": 7}'
     asyncio.run(sink.handle([message(0, good.model_dump_json().encode()), message(1, bad)]))

@@ -28,7 +28,7 @@ def letters_of(c: Core) -> dict[int, str]:
         int(dict(m.headers or [])["fraudstream.source"].decode().rsplit(":", 1)[1]): dict(
             m.headers or []
         )["fraudstream.reason"].decode()
-        for m in c.kafka.on(c.settings.topic_dlq)
+        for m in c.kafka.on(c.settings.topics.dlq)
     }
 
 

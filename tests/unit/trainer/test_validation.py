@@ -87,7 +87,7 @@ def test_null_rates_are_reported(frame: pd.DataFrame) -> None:
 
 def test_slices_follow_time_and_each_needs_frauds(frame: pd.DataFrame, tmp_path: Path) -> None:
     clean, _ = prepare(frame, "test")
-    settings = Settings(_env_file=None, home=tmp_path, train_min_frauds=5)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, home=tmp_path, train_min_frauds=5)
     split = time_split(clean, settings)
     assert (split.train.stop, split.valid.stop, split.test.stop) == (1_200, 1_600, 2_000)
     # frauds only in the earliest 1,500 rows: the test slice (the latest 400) has none

@@ -35,8 +35,8 @@ def _registry_view(tracking_uri: str, model_name: str) -> pd.DataFrame | str:
 
 def _aliases() -> None:
     settings = ui.settings()
-    st.subheader(f"Registry: {settings.model_name}")
-    view = _registry_view(settings.tracking_uri, settings.model_name)
+    st.subheader(f"Registry: {settings.registry.model_name}")
+    view = _registry_view(settings.registry.tracking_uri, settings.registry.model_name)
     if isinstance(view, str):
         st.info(f"Registry not reachable: {view}", icon=":material/cloud_off:")
     elif view.empty:
