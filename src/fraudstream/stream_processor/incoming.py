@@ -8,6 +8,7 @@ transaction and will go to the dead-letter topic with its original bytes.
 from __future__ import annotations
 
 import typing
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -16,6 +17,7 @@ import msgspec
 
 from fraudstream.errors import InvalidTransaction
 from fraudstream.schema import Transaction, parse_transaction
+from fraudstream.stream_processor.pending import Entry
 from fraudstream.wire import struct_for
 
 TransactionWire = struct_for(Transaction)
@@ -57,6 +59,27 @@ def decode(topic: str, partition: int, offset: int, key: Any, value: Any, ts: fl
     except _NOT_JSON as exc:
         problem = f"not JSON: {exc}"
     return Incoming(topic, partition, offset, key_bytes, raw, produced_at, txn, problem)
+
+
+def entries(events: Iterable[Any], assigned: Container[Any]) -> list[Entry[Incoming]]:
+    """The Faust events of one take, decoded, without those of partitions no longer assigned
+    (fetched before a rebalance took their partition away)."""
+    found = []
+    for event in events:
+        message = event.message
+        if message.tp not in assigned:
+            continue
+        incoming = decode(
+            message.topic,
+            message.partition,
+            message.offset,
+            message.key,
+            message.value,
+            message.timestamp,
+        )
+        position = (message.topic, message.partition, message.offset)
+        found.append(Entry(position, event, incoming))
+    return found
 
 
 def _exact(raw: bytes) -> tuple[Transaction | None, str | None]:
