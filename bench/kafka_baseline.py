@@ -5,7 +5,7 @@ nothing that reads or writes Kafka here can be faster than Kafka alone. Five loo
 on its own topic or group, on the broker of the local launcher (or ``--bootstrap``), after an
 untimed warm-up:
 
-- produce: fraudstream's Producer (acks=all, idempotent, lz4, linger 20 ms, 1 MB batches), and
+- produce: fraudstream's Producer (acks=all, idempotent, lz4, linger 5 ms, 1 MB batches), and
   the raw confluent-kafka Producer with the same configuration: the baseline of the ratio;
 - consume: fraudstream's Consumer and the raw one (same configuration), batches of 10,000,
   values left undecoded, and the wrapper again with ``orjson.loads`` on every value (what any

@@ -224,6 +224,23 @@ def stage_seconds(ports: list[int]) -> dict[str, float]:
     return totals
 
 
+def batch_sizes(ports: list[int]) -> dict[str, float]:
+    """How many attempts had a batch of at most each bucket's size (not cumulative), summed over
+    the workers: the batch-size distribution that a load produced."""
+    cumulative: dict[str, float] = {}
+    for port in ports:
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        for line in text.splitlines():
+            if line.startswith("fraudstream_stream_batch_size_bucket{"):
+                bound = line.split('le="', 1)[1].split('"', 1)[0]
+                cumulative[bound] = cumulative.get(bound, 0.0) + float(line.rsplit(" ", 1)[1])
+    counts, below = {}, 0.0
+    for bound, total in cumulative.items():  # in the exposition's order: ascending bounds
+        counts[bound] = total - below
+        below = total
+    return counts
+
+
 WARM_SECONDS = 3
 """The first seconds of a paced run (cold caches, first requests), left out of the steady
 percentiles; the whole-run percentiles keep them."""
@@ -501,6 +518,8 @@ def latency(
             sent_in = produce(run, batch, rate, producer)
         wait_stored(url, len(batch), timeout=seconds * 10 + 60)
         check_workers(procs, f"rate {rate:,.0f}")
+        ports = [port for _, port in procs]
+        sizes, attempts = batch_sizes(ports), stage_seconds(ports)
         with psycopg.connect(url) as conn:
             row = conn.execute(
                 "SELECT percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP"
@@ -529,6 +548,7 @@ def latency(
     start = worst[0][0] if worst else 0
     slow_seconds = [(round(float(t - start)), round(float(ms))) for t, ms in worst if ms > 250]
     return {
+        "batch_seconds": run.stream.batch_seconds,
         "offered_per_s": rate,
         "sent_per_s": len(batch) / sent_in,
         "achieved_per_s": row[1] / float(row[2]),
@@ -539,6 +559,25 @@ def latency(
         "steady_p95_ms": steady[0][1] if steady else None,
         "steady_p99_ms": steady[0][2] if steady else None,
         "seconds_with_a_latency_over_250_ms": slow_seconds,
+        "attempts": attempts["attempts"],
+        "mean_batch": attempts["mean_batch"],
+        "batch_sizes": sizes,
+    }
+
+
+def ratios(results: dict[str, Any]) -> dict[str, float]:
+    """Each figure over its baseline of the same run, where both were measured."""
+    pairs = {
+        "pipeline_over_faust_ceiling": ("sustained", "faust_ceiling"),
+        "pipeline_over_faust_ceiling_prefilled": ("sustained", "faust_ceiling_prefilled"),
+        "faust_prefilled_over_raw": ("faust_ceiling_prefilled", "raw_ceiling"),
+        "pipeline_over_naive": ("sustained", "naive"),
+        "poisoned_over_clean": ("poisoned", "sustained"),
+    }
+    return {
+        name: results[top]["per_s"] / results[bottom]["per_s"]
+        for name, (top, bottom) in pairs.items()
+        if top in results and bottom in results
     }
 
 
@@ -552,12 +591,19 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the folder (logs) after")
     parser.add_argument(
         "--batch-seconds",
-        type=float,
         default=None,
-        help="FRAUD_STREAM_BATCH_SECONDS of the workers (default: the setting's)",
+        help="FRAUD_STREAM_BATCH_SECONDS of the workers: one value, or several separated by "
+        "commas to measure the latency points with each (the first is used elsewhere)",
+    )
+    parser.add_argument(
+        "--parts",
+        default="sustained,poisoned,ceilings,naive,latency",
+        help="which measurements to run (comma-separated)",
     )
     args = parser.parse_args()
 
+    windows = [float(w) for w in args.batch_seconds.split(",")] if args.batch_seconds else []
+    parts = set(args.parts.split(","))
     folder = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
     try:
         base = Settings(_env_file=None, home=folder)
@@ -572,11 +618,7 @@ def main() -> None:
                 database_url=url,
                 stream_batch_size=2000,
                 stream_max_pending=20_000,
-                **(
-                    {}
-                    if args.batch_seconds is None
-                    else {"stream_batch_seconds": args.batch_seconds}
-                ),
+                **({} if not windows else {"stream_batch_seconds": windows[0]}),
             )
             migrate_sync(settings.database)
             with psycopg.connect(url, autocommit=True) as conn:
@@ -584,69 +626,75 @@ def main() -> None:
             service, service_url = start_service(settings, folder / "service.log")
             settings = settings.replace(model_service_url=service_url)
             try:
-                results: dict[str, Any] = {"workers": args.workers}
-                print("sustained throughput...", flush=True)
+                results: dict[str, Any] = {"workers": args.workers, "parts": sorted(parts)}
                 pids = {
                     "broker": kafka.pid or 0,
                     "postgresql": postgres.pid or 0,
                     "model-service": service.proc.pid,
                 }
-                results["sustained"] = sustained(
-                    settings, url, args.messages, args.workers, folder, pids=pids
-                )
-                print(f"  CPU µs per transaction: {results['sustained']['cpu_us_per_transaction']}")
-                print(f"  {results['sustained']['per_s']:,.0f} tx/s", flush=True)
-                print(f"  stage seconds: {results['sustained']['stage_seconds']}", flush=True)
-                print(f"sustained with {args.poison:.1%} poison...", flush=True)
-                results["poisoned"] = sustained(
-                    settings, url, args.messages, args.workers, folder, args.poison, pids
-                )
-                print(f"  {results['poisoned']['per_s']:,.0f} tx/s", flush=True)
-                print("Faust's own ceiling...", flush=True)
-                results["faust_ceiling"] = faust_ceiling(
-                    settings, args.messages, args.workers, folder
-                )
-                print(f"  {results['faust_ceiling']['per_s']:,.0f} msg/s", flush=True)
-                print("Faust's own ceiling on a prefilled topic...", flush=True)
-                results["faust_ceiling_prefilled"] = faust_ceiling_prefilled(
-                    settings, args.messages, args.workers, folder
-                )
-                print(f"  {results['faust_ceiling_prefilled']['per_s']:,.0f} msg/s", flush=True)
-                print("raw aiokafka getmany, one consumer, prefilled...", flush=True)
-                results["raw_ceiling"] = raw_ceiling(settings, args.messages)
-                print(f"  {results['raw_ceiling']['per_s']:,.0f} msg/s", flush=True)
-                print("naive consumer...", flush=True)
-                results["naive"] = naive(settings, url, service_url, args.seconds)
-                print(f"  {results['naive']['per_s']:,.0f} tx/s", flush=True)
-                results["latency"] = []
-                for rate in (float(r) for r in args.rates.split(",")):
-                    print(f"latency at {rate:,.0f} tx/s offered...", flush=True)
-                    point = latency(settings, url, rate, args.seconds, args.workers, folder)
-                    results["latency"].append(point)
-                    print(
-                        f"  p50 {point['p50_ms']:.0f} ms, p99 {point['p99_ms']:.0f} ms", flush=True
+                if "sustained" in parts:
+                    print("sustained throughput...", flush=True)
+                    results["sustained"] = sustained(
+                        settings, url, args.messages, args.workers, folder, pids=pids
                     )
+                    figures = results["sustained"]
+                    print(f"  CPU µs per transaction: {figures['cpu_us_per_transaction']}")
+                    print(f"  {figures['per_s']:,.0f} tx/s", flush=True)
+                    print(f"  stage seconds: {figures['stage_seconds']}", flush=True)
+                if "poisoned" in parts:
+                    print(f"sustained with {args.poison:.1%} poison...", flush=True)
+                    results["poisoned"] = sustained(
+                        settings, url, args.messages, args.workers, folder, args.poison, pids
+                    )
+                    print(f"  {results['poisoned']['per_s']:,.0f} tx/s", flush=True)
+                if "ceilings" in parts:
+                    print("Faust's own ceiling...", flush=True)
+                    results["faust_ceiling"] = faust_ceiling(
+                        settings, args.messages, args.workers, folder
+                    )
+                    print(f"  {results['faust_ceiling']['per_s']:,.0f} msg/s", flush=True)
+                    print("Faust's own ceiling on a prefilled topic...", flush=True)
+                    results["faust_ceiling_prefilled"] = faust_ceiling_prefilled(
+                        settings, args.messages, args.workers, folder
+                    )
+                    print(f"  {results['faust_ceiling_prefilled']['per_s']:,.0f} msg/s", flush=True)
+                    print("raw aiokafka getmany, one consumer, prefilled...", flush=True)
+                    results["raw_ceiling"] = raw_ceiling(settings, args.messages)
+                    print(f"  {results['raw_ceiling']['per_s']:,.0f} msg/s", flush=True)
+                if "naive" in parts:
+                    print("naive consumer...", flush=True)
+                    results["naive"] = naive(settings, url, service_url, args.seconds)
+                    print(f"  {results['naive']['per_s']:,.0f} tx/s", flush=True)
+                results["latency"] = []
+                for window in windows or [settings.stream.batch_seconds]:
+                    paced = settings.replace(stream_batch_seconds=window)
+                    for rate in (float(r) for r in args.rates.split(",")):
+                        if "latency" not in parts:
+                            break
+                        print(
+                            f"latency at {rate:,.0f} tx/s offered, batch window {window} s...",
+                            flush=True,
+                        )
+                        point = latency(paced, url, rate, args.seconds, args.workers, folder)
+                        results["latency"].append(point)
+                        print(
+                            f"  p50 {point['p50_ms']:.0f} ms, p99 {point['p99_ms']:.0f} ms, "
+                            f"mean batch {point['mean_batch']:.0f}",
+                            flush=True,
+                        )
             finally:
                 service.stop()
     finally:
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)
-    results["ratios"] = {
-        "pipeline_over_faust_ceiling": results["sustained"]["per_s"]
-        / results["faust_ceiling"]["per_s"],
-        "pipeline_over_faust_ceiling_prefilled": results["sustained"]["per_s"]
-        / results["faust_ceiling_prefilled"]["per_s"],
-        "faust_prefilled_over_raw": results["faust_ceiling_prefilled"]["per_s"]
-        / results["raw_ceiling"]["per_s"],
-        "pipeline_over_naive": results["sustained"]["per_s"] / results["naive"]["per_s"],
-        "poisoned_over_clean": results["poisoned"]["per_s"] / results["sustained"]["per_s"],
-    }
-    stages = {k: v for k, v in results["sustained"]["stage_seconds"].items() if k in STAGES}
-    total = sum(stages.values()) or 1.0
-    results["stage_share"] = {k: v / total for k, v in stages.items()}
-    results["stage_microseconds_per_transaction"] = {
-        k: v / results["sustained"]["rows"] * 1e6 for k, v in stages.items()
-    }
+    results["ratios"] = ratios(results)
+    if "sustained" in results:
+        stages = {k: v for k, v in results["sustained"]["stage_seconds"].items() if k in STAGES}
+        total = sum(stages.values()) or 1.0
+        results["stage_share"] = {k: v / total for k, v in stages.items()}
+        results["stage_microseconds_per_transaction"] = {
+            k: v / results["sustained"]["rows"] * 1e6 for k, v in stages.items()
+        }
     results["versions"] = versions("faust-streaming", "aiokafka", "confluent-kafka", "asyncpg")
     print(orjson.dumps(results["ratios"]).decode())
     print(f"wrote {write_result('pipeline', results)}")

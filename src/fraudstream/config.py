@@ -247,7 +247,11 @@ class StreamSettings(Section):
     app_id: str = "fraudstream-stream"
     batch_size: int = Field(default=2000, ge=1)
     batch_seconds: float = Field(
-        default=0.05, gt=0, description="Longest wait for a micro-batch to fill."
+        default=0.0,
+        ge=0,
+        description="How long the scorer, once free, waits for more before an attempt. 0: none; "
+        "a batch is what is pending when the scorer is free (at most max_pending), so it is "
+        "small at low load and large at high load.",
     )
     max_pending: int = Field(default=20_000, ge=1)
     session_timeout_seconds: float = Field(

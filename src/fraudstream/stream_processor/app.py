@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Final
 
 import faust
 
@@ -23,6 +23,10 @@ from fraudstream.stream_processor import metrics
 from fraudstream.stream_processor.incoming import Incoming, entries
 from fraudstream.stream_processor.pending import Pending
 from fraudstream.stream_processor.worker import Pipeline
+
+HAND_OVER: Final = 0.005
+"""Seconds a take of the agent waits for more events before it hands them to the scorer (Faust
+needs a window: without one a take waits for a full batch)."""
 
 
 def build_app(settings: Settings) -> faust.App:
@@ -64,9 +68,7 @@ def build_app(settings: Settings) -> faust.App:
         """
         # The scorer makes the micro-batches; the take only hands events over, so its window
         # is short (it adds to every transaction's latency).
-        async for events in stream.noack_take(
-            settings.stream.batch_size, within=min(0.02, settings.stream.batch_seconds)
-        ):
+        async for events in stream.noack_take(settings.stream.batch_size, within=HAND_OVER):
             started = time.perf_counter()
             decoded = entries(events, app.consumer.assignment())
             metrics.STAGE_SECONDS.labels("decode").inc(time.perf_counter() - started)

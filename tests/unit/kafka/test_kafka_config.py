@@ -19,7 +19,7 @@ def test_producer_is_safe_and_batches_by_default() -> None:
     assert config["enable.idempotence"] is True
     assert config["compression.type"] == "lz4"
     assert config["partitioner"] == "murmur2_random"
-    assert config["linger.ms"] == 20
+    assert config["linger.ms"] == 5
     assert config["batch.size"] == 1_000_000
     assert config["allow.auto.create.topics"] is False
 

@@ -62,3 +62,23 @@ async def test_an_event_put_while_full_is_dropped_if_its_partition_was_revoked_m
     await pending.assign([("t", 0)], {})
     await pending.put(entries(0, range(2, 4)))  # delivered again by the next assignment
     assert len(pending) == 2
+
+
+async def test_with_no_window_a_batch_starts_with_the_first_entry() -> None:
+    pending: Pending[None] = Pending(100)
+    waiting = asyncio.create_task(pending.wait_batch(50, 0.0))
+    await asyncio.sleep(0)
+    assert not waiting.done()  # nothing pending: it waits
+    await pending.put(entries(0, range(3)))
+    await asyncio.wait_for(waiting, 1.0)  # three of fifty: it does not wait for more
+    assert len(pending.snapshot()) == 3
+
+
+async def test_with_a_window_a_batch_waits_for_more_until_it_is_full() -> None:
+    pending: Pending[None] = Pending(100)
+    await pending.put(entries(0, range(3)))
+    waiting = asyncio.create_task(pending.wait_batch(5, 60.0))
+    await asyncio.sleep(0.01)
+    assert not waiting.done()  # three of five, the window still open
+    await pending.put(entries(0, range(3, 5)))
+    await asyncio.wait_for(waiting, 1.0)
