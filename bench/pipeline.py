@@ -573,6 +573,7 @@ def ratios(results: dict[str, Any]) -> dict[str, float]:
         "faust_prefilled_over_raw": ("faust_ceiling_prefilled", "raw_ceiling"),
         "pipeline_over_naive": ("sustained", "naive"),
         "poisoned_over_clean": ("poisoned", "sustained"),
+        "uvloop_over_asyncio": ("sustained", "sustained_asyncio"),
     }
     return {
         name: results[top]["per_s"] / results[bottom]["per_s"]
@@ -596,6 +597,12 @@ def main() -> None:
         "commas to measure the latency points with each (the first is used elsewhere)",
     )
     parser.add_argument(
+        "--loops",
+        default="uvloop",
+        help="FRAUD_STREAM_LOOP of the workers; several (comma-separated) measure the sustained "
+        "throughput with each, the first being the headline",
+    )
+    parser.add_argument(
         "--parts",
         default="sustained,poisoned,ceilings,naive,latency",
         help="which measurements to run (comma-separated)",
@@ -604,6 +611,7 @@ def main() -> None:
 
     windows = [float(w) for w in args.batch_seconds.split(",")] if args.batch_seconds else []
     parts = set(args.parts.split(","))
+    loops = args.loops.split(",")
     folder = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
     try:
         base = Settings(_env_file=None, home=folder)
@@ -618,6 +626,7 @@ def main() -> None:
                 database_url=url,
                 stream_batch_size=2000,
                 stream_max_pending=20_000,
+                stream_loop=loops[0],
                 **({} if not windows else {"stream_batch_seconds": windows[0]}),
             )
             migrate_sync(settings.database)
@@ -641,6 +650,18 @@ def main() -> None:
                     print(f"  CPU µs per transaction: {figures['cpu_us_per_transaction']}")
                     print(f"  {figures['per_s']:,.0f} tx/s", flush=True)
                     print(f"  stage seconds: {figures['stage_seconds']}", flush=True)
+                    for loop in loops[1:]:
+                        print(f"sustained throughput, {loop} loop...", flush=True)
+                        other = sustained(
+                            settings.replace(stream_loop=loop),
+                            url,
+                            args.messages,
+                            args.workers,
+                            folder,
+                            pids=pids,
+                        )
+                        results[f"sustained_{loop}"] = other
+                        print(f"  {other['per_s']:,.0f} tx/s", flush=True)
                 if "poisoned" in parts:
                     print(f"sustained with {args.poison:.1%} poison...", flush=True)
                     results["poisoned"] = sustained(

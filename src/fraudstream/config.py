@@ -278,6 +278,11 @@ class StreamSettings(Section):
         "commit can hold back read_committed consumers of the verdicts topic.",
     )
     web_port: int = Field(default=6066, ge=0, le=65535)
+    loop: Literal["uvloop", "asyncio"] = Field(
+        default="uvloop",
+        description="The worker's event loop: uvloop costs Faust ~13 % less CPU per message "
+        "(MEASURED.md); asyncio is the fallback where uvloop is not installed.",
+    )
     metrics_port: int = Field(
         default=9108,
         ge=1,
@@ -533,6 +538,13 @@ class Settings(Section):
             registry = changes.get("registry", self.registry)
             changes["registry"] = registry.model_copy(update={"s3": changes["s3"]})
         return self.model_copy(update=changes)
+
+    def value(self, name: str) -> object:
+        """The value of a flat name (``value("topic_dlq")`` is ``topics.dlq``)."""
+        if name not in _FLAT:
+            raise TypeError(f"no setting is called {name!r} (FRAUD_{name.upper()})")
+        section, field = _FLAT[name][0]
+        return getattr(getattr(self, section) if section else self, field)
 
     def explicit(self) -> dict[str, object]:
         """Every value set by the environment or an override, by its variable's name."""

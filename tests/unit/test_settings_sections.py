@@ -1,7 +1,8 @@
 """Every FRAUD_* variable of the flat settings still lands in its field of the sections.
 
-The table is the list of variables the flat ``Settings`` read before it became sections: a
-variable that changes name, or a field that stops reading its variable, fails here.
+The table is the list of variables the flat ``Settings`` read before it became sections (and
+those added since): a variable that changes name, or a field that stops reading its variable,
+fails here.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ VARIABLES = [
     ("FRAUD_STREAM_MAX_ATTEMPTS", "4", "stream.max_attempts"),
     ("FRAUD_STREAM_TRANSACTION_TIMEOUT_SECONDS", "10.01", "stream.transaction_timeout_seconds"),
     ("FRAUD_STREAM_WEB_PORT", "6067", "stream.web_port"),
+    ("FRAUD_STREAM_LOOP", "asyncio", "stream.loop"),
     ("FRAUD_STREAM_METRICS_PORT", "9109", "stream.metrics_port"),
     ("FRAUD_SIM_SEED", "43", "simulator.seed"),
     ("FRAUD_SIM_CUSTOMERS", "2001", "simulator.customers"),
@@ -181,6 +183,8 @@ def test_flat_overrides_route_to_their_section() -> None:
     assert changed.kafka.bootstrap_servers == "k:1"
     assert changed.service.base_url == "http://svc"
     assert settings.kafka.timeout_seconds == 30.0
+    assert settings.value("stream_batch_size") == 7
+    assert settings.value("kafka_bootstrap_servers") == "k:1"
 
 
 def test_an_unknown_name_is_refused() -> None:

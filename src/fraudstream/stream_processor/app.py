@@ -24,6 +24,10 @@ from fraudstream.stream_processor.incoming import Incoming, entries
 from fraudstream.stream_processor.pending import Pending
 from fraudstream.stream_processor.worker import Pipeline
 
+STREAM_BUFFER: Final = 65_536
+"""Events the agent's stream may hold before Faust pauses fetching. When buffer pressure has
+paused every partition, Faust's fetch loop sleeps a fixed second (MEASURED.md): hold more than
+a second of a worker's rate. Memory stays bounded: this, plus ``FRAUD_STREAM_MAX_PENDING``."""
 HAND_OVER: Final = 0.005
 """Seconds a take of the agent waits for more events before it hands them to the scorer (Faust
 needs a window: without one a take waits for a full batch)."""
@@ -43,7 +47,7 @@ def build_app(settings: Settings) -> faust.App:
         consumer_auto_offset_reset="earliest",
         broker_commit_interval=1.0,
         broker_session_timeout=settings.stream.session_timeout_seconds,
-        stream_buffer_maxsize=max(4096, settings.stream.batch_size * 2),
+        stream_buffer_maxsize=STREAM_BUFFER,
         web_enabled=settings.stream.web_port > 0,
         web_port=settings.stream.web_port or 6066,
         web_host="127.0.0.1",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 from fraudstream.config import load_settings
@@ -20,10 +22,13 @@ def stream(
     """Score the transactions topic: micro-batches to the model service, verdicts to
     PostgreSQL and the verdicts topic, offsets committed only for stored verdicts."""
     from fraudstream import logs
-    from fraudstream.stream_processor.app import build_app
 
     overrides = {} if web_port is None else {"stream_web_port": web_port}
     settings = load_settings(**overrides)
+    # Faust picks its event loop when it is first imported, from this variable
+    os.environ.setdefault("FAUST_LOOP", settings.stream.loop)
+    from fraudstream.stream_processor.app import build_app
+
     logs.configure(settings.log_level)
     if metrics_port:
         from prometheus_client import start_http_server

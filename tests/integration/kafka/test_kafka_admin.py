@@ -109,7 +109,7 @@ def test_topics_cli_creates_and_lists(
     kafka_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for name in ("kafka_bootstrap_servers", "topic_transactions", "topic_verdicts"):
-        monkeypatch.setenv(f"FRAUD_{name.upper()}", str(getattr(kafka_settings, name)))
+        monkeypatch.setenv(f"FRAUD_{name.upper()}", str(kafka_settings.value(name)))
     monkeypatch.setenv("FRAUD_TRANSACTIONS_PARTITIONS", "3")
     app = typer.Typer()
     kafka_cli.register(app)

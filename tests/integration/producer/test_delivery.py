@@ -111,7 +111,7 @@ def test_a_missing_topic_fails_before_anything_is_read(kafka_settings: Settings)
 def env_of(settings: Settings, **extra: str) -> dict[str, str]:
     """The settings a child process needs, as FRAUD_* variables."""
     names = ("kafka_bootstrap_servers", "topic_transactions", "topic_labels", "topic_dlq", "home")
-    env = {ENV_PREFIX + n.upper(): str(getattr(settings, n)) for n in names}
+    env = {ENV_PREFIX + n.upper(): str(settings.value(n)) for n in names}
     return {**env, **extra}
 
 
