@@ -75,12 +75,11 @@ class Pending(Generic[T]):
         """Wait for something pending, then, when ``seconds`` > 0, until ``size`` entries are
         pending or ``seconds`` passed.
 
-        With ``seconds`` 0 (the default setting) the batch is whatever is pending when the
-        scorer is free: dynamic batching, as Triton and BentoML do. At low load an attempt
-        starts at once with a few entries; at high load the entries that arrived during the
-        previous attempt make the batch, so the fixed costs of an attempt (a request, a
-        PostgreSQL commit, a Kafka transaction) are shared by more of them as load grows,
-        without a wait that every transaction pays."""
+        With ``seconds`` 0 the batch is whatever is pending when the scorer is free (dynamic
+        batching, as Triton and BentoML do): an attempt starts at once, and the entries that
+        arrived during the previous attempt make the next batch. Fixed costs per attempt (a
+        request, a PostgreSQL commit, a Kafka transaction) are paid once per batch, and a quiet
+        stream still answers within ``seconds``."""
         async with self._changed:
             await self._changed.wait_for(lambda: bool(self._entries))
             if seconds <= 0:
