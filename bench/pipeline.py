@@ -35,6 +35,7 @@ import argparse
 import asyncio
 import contextlib
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -48,7 +49,7 @@ import orjson
 import psutil
 import psycopg
 
-from _common import versions, write_result
+from _common import RESULTS, versions, write_result
 from _stack import Process, registered_model, start_service
 from fraudstream.config import Settings
 from fraudstream.kafka.admin import ensure_topics, topic_specs
@@ -266,10 +267,12 @@ def sustained(
     folder: Path,
     poison: float = 0.0,
     pids: dict[str, int] | None = None,
+    profile: Path | None = None,
 ) -> dict[str, Any]:
     """Workers joined and warm, then ``n`` transactions at once (``poison`` of them poison):
     rows stored per second between the first and the last of them, and the CPU each process
-    (``pids``, the workers, this one producing) spent per transaction."""
+    (``pids``, the workers, this one producing) spent per transaction. With ``profile``, py-spy
+    samples worker 0 and the model service while the load runs (flame graphs and stacks there)."""
     run = fresh_topics(settings)
     reset(url)
     poisoned = poison_count(n, poison)
@@ -281,9 +284,14 @@ def sustained(
         load = messages(n, seed=1, poison=poison)
         everyone = {**(pids or {}), **{f"worker-{i}": p.proc.pid for i, (p, _) in enumerate(procs)}}
         cpu_before, producing = cpu_seconds(everyone), psutil.Process().cpu_times()
+        samplers = (
+            profiles(profile, {"worker": everyone["worker-0"], **_service(pids)}) if profile else []
+        )
         produce(run, load)
         produced = psutil.Process().cpu_times()
         wait_stored(url, n - poisoned, timeout=n / 500 + 300)
+        for sampler in samplers:
+            sampler.wait(120)
         deadline = time.monotonic() + 120
         while dead_letters(url) < poisoned:
             if time.monotonic() > deadline:
@@ -312,6 +320,43 @@ def sustained(
         "per_s": rows / span,
         "stage_seconds": stages,
     }
+
+
+PROFILE_SECONDS = 15
+"""How long py-spy samples: the load of a sustained run lasts about 20 s."""
+
+
+def _service(pids: dict[str, int] | None) -> dict[str, int]:
+    return {"service": pids["model-service"]} if pids and "model-service" in pids else {}
+
+
+def profiles(folder: Path, targets: dict[str, int]) -> list[subprocess.Popen[bytes]]:
+    """py-spy on each process for ``PROFILE_SECONDS``, without pausing it (``--nonblocking``):
+    a flame graph (``profile-<name>.svg``) and the collapsed stacks (``profile-<name>.txt``)."""
+    samplers = []
+    for name, pid in targets.items():
+        for fmt, suffix in (("flamegraph", "svg"), ("raw", "txt")):
+            out = folder / f"profile-{name}.{suffix}"
+            argv = [str(Path(sys.executable).with_name("py-spy")), "record", "--nonblocking"]
+            argv += ["--pid", str(pid), "--duration", str(PROFILE_SECONDS), "--rate", "100"]
+            argv += ["--format", fmt, "--output", str(out)]
+            samplers.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL))
+    return samplers
+
+
+def hottest(stacks: Path, top: int = 15) -> list[tuple[str, float]]:
+    """The functions with the most samples of their own (the leaf of a stack), as shares."""
+    own: dict[str, int] = {}
+    total = 0
+    for line in stacks.read_text().splitlines():
+        frames, _, count = line.rpartition(" ")
+        if not frames:
+            continue
+        leaf = frames.rsplit(";", 1)[-1]
+        own[leaf] = own.get(leaf, 0) + int(count)
+        total += int(count)
+    ranked = sorted(own.items(), key=lambda item: -item[1])[:top]
+    return [(frame, samples / total) for frame, samples in ranked]
 
 
 def _ceiling_workers(run: Settings, n_workers: int, folder: Path, tag: str) -> list[Process]:
@@ -603,6 +648,12 @@ def main() -> None:
         "throughput with each, the first being the headline",
     )
     parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="sample worker 0 and the model service with py-spy during the sustained run "
+        "(bench/results/profile-*.svg and .txt, the hottest functions in the JSON)",
+    )
+    parser.add_argument(
         "--parts",
         default="sustained,poisoned,ceilings,naive,latency",
         help="which measurements to run (comma-separated)",
@@ -644,8 +695,19 @@ def main() -> None:
                 if "sustained" in parts:
                     print("sustained throughput...", flush=True)
                     results["sustained"] = sustained(
-                        settings, url, args.messages, args.workers, folder, pids=pids
+                        settings,
+                        url,
+                        args.messages,
+                        args.workers,
+                        folder,
+                        pids=pids,
+                        profile=RESULTS if args.profile else None,
                     )
+                    if args.profile:
+                        results["hottest"] = {
+                            name: hottest(RESULTS / f"profile-{name}.txt")
+                            for name in ("worker", "service")
+                        }
                     figures = results["sustained"]
                     print(f"  CPU µs per transaction: {figures['cpu_us_per_transaction']}")
                     print(f"  {figures['per_s']:,.0f} tx/s", flush=True)
