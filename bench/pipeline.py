@@ -322,6 +322,7 @@ def sustained(
     }
 
 
+ALL_PARTS = frozenset({"sustained", "poisoned", "ceilings", "naive", "latency"})
 PROFILE_SECONDS = 15
 """How long py-spy samples: the load of a sustained run lasts about 20 s."""
 
@@ -655,7 +656,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--parts",
-        default="sustained,poisoned,ceilings,naive,latency",
+        default=",".join(sorted(ALL_PARTS)),
         help="which measurements to run (comma-separated)",
     )
     args = parser.parse_args()
@@ -780,7 +781,8 @@ def main() -> None:
         }
     results["versions"] = versions("faust-streaming", "aiokafka", "confluent-kafka", "asyncpg")
     print(orjson.dumps(results["ratios"]).decode())
-    print(f"wrote {write_result('pipeline', results)}")
+    name = "pipeline" if parts == ALL_PARTS else "pipeline-" + "-".join(sorted(parts))
+    print(f"wrote {write_result(name, results)}")  # a partial run keeps the full run's file
 
 
 if __name__ == "__main__":
