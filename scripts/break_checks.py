@@ -22,7 +22,9 @@ PENDING = "src/fraudstream/stream_processor/pending.py"
 MUTATIONS: dict[str, tuple[str, str, str]] = {
     "publish every verdict twice": (
         SCORER,
+        "            self.cards.states[card] = (state, version)\n"
         "        work.output.messages += messages\n",
+        "            self.cards.states[card] = (state, version)\n"
         "        work.output.messages += messages + messages\n",
     ),
     "a repeat publishes a second verdict": (
