@@ -44,7 +44,6 @@ from fraudstream.artifact import ScoringModel
 from fraudstream.champion_challenger.job import run_once
 from fraudstream.config import Settings
 from fraudstream.features import batch_features
-from fraudstream.registry import Registry
 from fraudstream.schema import FEED_COLUMNS
 from fraudstream.simulator import Scenario, SimParams, Simulator
 from fraudstream.sources import read_frame
@@ -52,7 +51,7 @@ from fraudstream.storage.frames import labelled_frame
 from fraudstream.storage.models import SCORED_COLUMNS
 from fraudstream.storage.window import stored_window
 from fraudstream.trainer.pipeline import train
-from fraudstream.trainer.reference import write_reference
+from fraudstream.trainer.reference import log_with_reference
 from fraudstream.trainer.tracking import log_run
 
 TARGET_SECONDS = 300.0
@@ -160,15 +159,10 @@ def one_size(rows: int, admin_url: str | None, champion: Any, folder: Path) -> d
             challenger_metrics_port=0,
             kafka_timeout_seconds=2,
         )
-        logged = log_run(champion, settings, register_as="champion")
-        write_reference(  # as `fraudstream train` does: the job only reads it
-            Registry(settings.registry),
-            logged.run_id,
-            read_frame(CHAMPION_SOURCE, settings),
-            champion.model,
-            source=CHAMPION_SOURCE,
-            rows=settings.drift.reference_rows,
-            description=f"version {logged.version}, trained on {CHAMPION_SOURCE}",
+        # as `fraudstream train` does, with the drift reference: the job only reads it
+        trained_on = read_frame(CHAMPION_SOURCE, settings)
+        log_with_reference(
+            champion, settings, trained_on, source=CHAMPION_SOURCE, register_as="champion"
         )
         log_run(champion, settings, register_as="challenger")
         started = time.perf_counter()

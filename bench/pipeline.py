@@ -48,6 +48,8 @@ import httpx
 import orjson
 import psutil
 import psycopg
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
 
 from _common import RESULTS, versions, write_result
 from _stack import Process, registered_model, start_service
@@ -185,13 +187,21 @@ def workers(settings: Settings, n: int, folder: Path, tag: str) -> list[tuple[Pr
     return started
 
 
+def metric_samples(port: int, prefix: str = "fraudstream_stream_") -> list[Sample]:
+    """The samples a worker's /metrics exposes under ``prefix``, parsed by prometheus_client."""
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    return [
+        sample
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name.startswith(prefix)
+    ]
+
+
 def scored_by(port: int) -> float:
     """The worker's ``fraudstream_stream_scored_total``."""
-    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
-    for line in text.splitlines():
-        if line.startswith("fraudstream_stream_scored_total "):
-            return float(line.split()[1])
-    return 0.0
+    found = metric_samples(port, "fraudstream_stream_scored_total")
+    return sum(sample.value for sample in found)
 
 
 def check_workers(procs: list[tuple[Process, int]], what: str) -> None:
@@ -211,15 +221,14 @@ def stage_seconds(ports: list[int]) -> dict[str, float]:
     totals = dict.fromkeys(STAGES, 0.0)
     attempts = items = 0.0
     for port in ports:
-        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
-        for line in text.splitlines():
-            if line.startswith("fraudstream_stream_stage_seconds_total{"):
-                stage = line.split('stage="', 1)[1].split('"', 1)[0]
-                totals[stage] = totals.get(stage, 0.0) + float(line.rsplit(" ", 1)[1])
-            elif line.startswith("fraudstream_stream_batch_size_count "):
-                attempts += float(line.split()[1])
-            elif line.startswith("fraudstream_stream_batch_size_sum "):
-                items += float(line.split()[1])
+        for sample in metric_samples(port):
+            if sample.name == "fraudstream_stream_stage_seconds_total":
+                stage = sample.labels["stage"]
+                totals[stage] = totals.get(stage, 0.0) + sample.value
+            elif sample.name == "fraudstream_stream_batch_size_count":
+                attempts += sample.value
+            elif sample.name == "fraudstream_stream_batch_size_sum":
+                items += sample.value
     totals["attempts"] = attempts
     totals["mean_batch"] = items / attempts if attempts else 0.0
     return totals
@@ -230,11 +239,9 @@ def batch_sizes(ports: list[int]) -> dict[str, float]:
     the workers: the batch-size distribution that a load produced."""
     cumulative: dict[str, float] = {}
     for port in ports:
-        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
-        for line in text.splitlines():
-            if line.startswith("fraudstream_stream_batch_size_bucket{"):
-                bound = line.split('le="', 1)[1].split('"', 1)[0]
-                cumulative[bound] = cumulative.get(bound, 0.0) + float(line.rsplit(" ", 1)[1])
+        for sample in metric_samples(port, "fraudstream_stream_batch_size_bucket"):
+            bound = sample.labels["le"]
+            cumulative[bound] = cumulative.get(bound, 0.0) + sample.value
     counts, below = {}, 0.0
     for bound, total in cumulative.items():  # in the exposition's order: ascending bounds
         counts[bound] = total - below

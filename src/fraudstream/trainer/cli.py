@@ -42,11 +42,10 @@ def train(
     if register_as not in _ALIASES:
         raise ConfigError(f"--register-as must be one of {', '.join(_ALIASES)}, not {register_as}")
     from fraudstream import logs
-    from fraudstream.registry import Registry
     from fraudstream.sources import read_frame
     from fraudstream.trainer.pipeline import train as run_training
-    from fraudstream.trainer.reference import write_reference
-    from fraudstream.trainer.tracking import log_run, summary
+    from fraudstream.trainer.reference import log_with_reference
+    from fraudstream.trainer.tracking import summary
 
     settings = load_settings()
     logs.configure("WARNING")
@@ -63,17 +62,13 @@ def train(
             result = run_training(
                 frame, settings, source=data, workdir=Path(tmp), progress=progress
             )
-            status.update(f"logging the run to {settings.registry.tracking_uri}")
-            logged = log_run(result, settings, register_as=register_as)  # type: ignore[arg-type]
-            status.update("writing the drift reference")
-            write_reference(
-                Registry(settings.registry),
-                logged.run_id,
+            status.update(f"logging the run and its reference to {settings.registry.tracking_uri}")
+            logged = log_with_reference(
+                result,
+                settings,
                 frame,
-                result.model,
                 source=data,
-                rows=settings.drift.reference_rows,
-                description=f"{_named(logged.version, logged.run_id)}, trained on {data}",
+                register_as=register_as,  # type: ignore[arg-type]
             )
     figures = summary(result) | {
         "run_id": logged.run_id,
@@ -92,10 +87,6 @@ def train(
         else "not registered"
     )
     out.print(f"run {logged.run_id} in {settings.registry.tracking_uri}: {where}")
-
-
-def _named(version: str | None, run_id: str) -> str:
-    return f"version {version}" if version else f"run {run_id}"
 
 
 def evaluate(

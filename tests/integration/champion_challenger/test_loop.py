@@ -25,7 +25,7 @@ from fixtures.challenger import (
     with_histories,
 )
 from fixtures.kafka import drain, unique
-from fixtures.models import ServiceProcess, log_with_reference
+from fixtures.models import ServiceProcess, log_small_model
 from fraudstream.champion_challenger.job import run_once
 from fraudstream.config import Settings
 from fraudstream.kafka.admin import ensure_topics, topic_specs
@@ -94,7 +94,7 @@ def test_a_new_fraud_pattern_is_learnt_promoted_and_served(
         service_poll_seconds=600.0,  # only a model-events message can make it swap in time
     )
     ensure_topics(settings.kafka, topic_specs(settings.topics))
-    log_with_reference(small_model, settings, "champion")  # version 1, as `fraudstream train`
+    log_small_model(small_model, settings, "champion")  # version 1, as `fraudstream train`
     log_run(small_model, settings, register_as="challenger")  # version 2, the same model
     service = serve(settings)
     service.wait()

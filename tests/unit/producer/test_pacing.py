@@ -1,14 +1,18 @@
-"""Replaying a file at its own pace: the gaps between transaction times, divided by the speed,
-counted on a fake clock; and the rate each source gets when none is given."""
+"""Pacing, counted on a fake clock: a file replayed at its own pace (the gaps between
+transaction times, divided by the speed), a stream let through at a set rate (and on a real
+clock once), and the rate each source gets when none is given."""
 
 from __future__ import annotations
+
+import time
 
 import pytest
 
 from fraudstream.config import Settings
 from fraudstream.errors import ConfigError
 from fraudstream.producer.cli import pacing
-from fraudstream.producer.pacing import MAX_BACKLOG_SECONDS, ReplayPacer
+from fraudstream.producer.pacing import MAX_BACKLOG_SECONDS, Pacer, ReplayPacer, paced
+from fraudstream.simulator import SimParams, Simulator
 
 pytestmark = pytest.mark.unit
 
@@ -103,3 +107,66 @@ def test_default_rates_per_source() -> None:
 def test_pacing_mistakes(kind: str, rate: float | None, speed: float | None, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         pacing(kind, rate, speed, Settings(_env_file=None))  # type: ignore[arg-type]
+
+
+def _events_per_second(clock: FakeClock, pacer: Pacer, events: int) -> dict[int, int]:
+    seconds: dict[int, int] = {}
+    start = clock.now
+    for _ in range(events):
+        pacer.wait()
+        second = int(clock.now - start + 1e-9)
+        seconds[second] = seconds.get(second, 0) + 1
+    return seconds
+
+
+def test_each_second_lets_through_the_rate() -> None:
+    clock = FakeClock()
+    pacer = Pacer(50.0, clock=clock, sleep=clock.sleep)
+    counts = _events_per_second(clock, pacer, 500)
+    assert [counts[s] for s in range(10)] == [50] * 10
+
+
+def test_a_slow_consumer_catches_up_by_at_most_the_backlog() -> None:
+    clock = FakeClock()
+    pacer = Pacer(100.0, clock=clock, sleep=clock.sleep)
+    pacer.wait()
+    clock.now += 30.0  # the consumer stalls for half a minute
+    burst = 0
+    start = clock.now
+    while clock.now == start:
+        pacer.wait()
+        burst += 1
+    assert burst <= MAX_BACKLOG_SECONDS * 100 + 1
+
+
+def test_a_pacer_needs_a_positive_rate() -> None:
+    with pytest.raises(ValueError, match="positive rate"):
+        Pacer(0)
+
+
+def test_the_stream_is_paced_and_unpaced_on_request() -> None:
+    sim = Simulator(SimParams(customers=100), seed=4)
+    clock = FakeClock()
+    pacer = Pacer(20.0, clock=clock, sleep=clock.sleep)
+    start = clock.now
+    records = list(paced(sim.records(60, with_label=False), 20.0, pacer))
+    assert len(records) == 60
+    assert clock.now - start == pytest.approx(59 / 20)
+    assert "is_fraud" not in records[0]
+    assert records == list(sim.records(60, with_label=False))
+
+    began = time.monotonic()
+    streamed = list(paced(sim.records(41, with_label=False), 200.0))
+    # Only a lower bound: sleeping never returns early, while a busy machine may run late.
+    assert time.monotonic() - began >= 40 / 200 * 0.95
+    assert len(streamed) == 41
+
+
+def test_any_iterable_can_be_paced_even_models() -> None:
+    sim = Simulator(SimParams(customers=100), seed=4)
+    clock = FakeClock()
+    start = clock.now
+    models = list(paced(sim.records(30, as_model=True), 10.0, Pacer(10.0, clock, clock.sleep)))
+    assert [m.trans_num for m in models] == [r["trans_num"] for r in sim.records(30)]
+    assert clock.now - start == pytest.approx(2.9)
+    assert list(paced(range(5), 0)) == [0, 1, 2, 3, 4]
