@@ -165,8 +165,16 @@ def _kill_after_a_store_while_frozen(
     in the broker's socket when it thaws (an end-of-transaction waits for answers first). A
     worker frozen in the middle of a commit instead (its end-of-transaction may be waiting in
     the broker's socket, and commits on thaw) stores nothing more: thaw, freeze again.
+    The freeze follows a commit of the worker (its scored counter moves after each), so that
+    its next attempt, which needs no broker until its store is done, is the one held.
     Returns the verdicts stored at the kill."""
     for _ in range(10):
+        scored = worker.metric("fraudstream_stream_scored_total") or 0.0
+        deadline = time.monotonic() + 10.0
+        while (worker.metric("fraudstream_stream_scored_total") or 0.0) <= scored:
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
         broker.freeze()
         try:
             at_freeze = len(stack.stored())
