@@ -143,7 +143,8 @@ def test_worker_killed_between_store_and_commit_replays_without_duplicates(
         stack.produce(records)
         wait_for(lambda: len(stack.stored()) >= 1_500, 120, "1,500 verdicts stored")
         stored = _kill_after_a_store_while_frozen(dedicated_broker, stack, first)
-        assert stored < len(records), "the worker was killed with no work in flight"
+        # the batch held may be all that was left (it grows while the broker is frozen): the
+        # work in flight is what was stored and not committed
         gap = stored - sum(stack.committed().values())
         assert gap > 0, "verdicts stored during the freeze, yet their offsets committed"
         second = stack.worker()
