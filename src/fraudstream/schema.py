@@ -29,6 +29,7 @@ from pydantic import (
     NaiveDatetime,
     PlainSerializer,
     ValidationError,
+    model_validator,
 )
 from pydantic_core import ErrorDetails
 
@@ -382,10 +383,17 @@ class Verdict(BaseModel):
     """When the model service answered (UTC)."""
 
 
-class LabelEvent(BaseModel):
-    """A delayed label (a chargeback, or the end of its window) on the ``labels`` topic.
+LabelSource = Literal["chargeback", "analyst"]
+"""Where a label comes from: the card issuer (a chargeback, or its window closing without one),
+or a fraud analyst's review in the dashboard. ``docs/labels.md`` says which one wins."""
+NOTE_MAX: Final = 500
 
-    Key: the card number as text. Value: this object as JSON.
+
+class LabelEvent(BaseModel):
+    """A label on the ``labels`` topic: a delayed chargeback, or an analyst's decision.
+
+    Key: the card number as text. Value: this object as JSON. Messages without ``source`` are
+    chargebacks (the topic's first contract), so older producers keep working.
     """
 
     model_config = ConfigDict(frozen=True, extra="ignore")
@@ -396,6 +404,16 @@ class LabelEvent(BaseModel):
         AwareDatetime, Field(ge=EARLIEST.replace(tzinfo=UTC), lt=LATEST.replace(tzinfo=UTC))
     ]
     """When the label became known."""
+    source: LabelSource = "chargeback"
+    author: NonBlank | None = None
+    """Who decided: the analyst's sign-in name (required for, and only for, an analyst)."""
+    note: Annotated[str, Field(max_length=NOTE_MAX, pattern=NO_NUL)] | None = None
+
+    @model_validator(mode="after")
+    def _author_with_analyst(self) -> LabelEvent:
+        if (self.source == "analyst") != (self.author is not None):
+            raise ValueError("author: an analyst's label names its author, a chargeback none")
+        return self
 
     @classmethod
     def parse_message(cls, value: bytes | None) -> LabelEvent | str:

@@ -377,3 +377,147 @@ LIMIT %(limit)s
 def recent_dead_letters(db: Reader, limit: int = 100) -> pd.DataFrame:
     """The latest dead letters with their reason, topic position and the payload's start."""
     return db.frame(_DEAD_RECENT, {"limit": limit})
+
+
+# -- Review queue and audit trail ---------------------------------------------------------------
+
+# The card travels as its number (the page needs it to fetch the card's history and to key the
+# label on Kafka) and as the masked text the page shows; the page never displays the number.
+_REVIEW_QUEUE: Final = """
+SELECT s.trans_num, s.cc_num, '…' || right(s.cc_num::text, 4) AS card,
+       s.trans_date_trans_time, s.scored_at, s.merchant, s.category, s.amt, s.city, s.state,
+       s.lat, s.long, s.merch_lat, s.merch_long, s.score, s.threshold, s.model_name,
+       s.model_version, s.reasons
+FROM scored_transactions AS s
+WHERE s.scored_at >= now() - %(window)s AND s.is_fraud_pred = 1
+  AND NOT EXISTS (SELECT 1 FROM label_decisions AS d
+                  WHERE d.trans_num = s.trans_num AND d.source = 'analyst')
+  AND NOT s.trans_num = ANY(%(hidden)s)
+ORDER BY s.score DESC, s.scored_at DESC, s.trans_num
+LIMIT %(limit)s
+"""
+
+
+def review_queue(
+    db: Reader, window: timedelta, hidden: tuple[str, ...] = (), limit: int = 50
+) -> pd.DataFrame:
+    """Flagged transactions of the window that no analyst has decided yet, highest score first.
+
+    ``hidden`` are those this browser session already decided or skipped: a decision reaches
+    PostgreSQL through Kafka a moment later, and the next transaction must show at once.
+    """
+    return db.frame(_REVIEW_QUEUE, {"window": window, "hidden": list(hidden), "limit": limit})
+
+
+_QUEUE_SIZE: Final = """
+SELECT count(*)::bigint AS waiting
+FROM scored_transactions AS s
+WHERE s.scored_at >= now() - %(window)s AND s.is_fraud_pred = 1
+  AND NOT EXISTS (SELECT 1 FROM label_decisions AS d
+                  WHERE d.trans_num = s.trans_num AND d.source = 'analyst')
+"""
+
+
+def queue_size(db: Reader, window: timedelta) -> int:
+    """How many flagged transactions of the window wait for an analyst."""
+    return int(db.frame(_QUEUE_SIZE, {"window": window})["waiting"].iloc[0])
+
+
+_CARD_HISTORY: Final = """
+SELECT s.trans_num, s.trans_date_trans_time, s.merchant, s.category, s.amt, s.score,
+       s.is_fraud_pred, l.is_fraud AS label, l.source AS label_source
+FROM scored_transactions AS s
+LEFT JOIN labels AS l USING (trans_num)
+WHERE s.cc_num = %(card)s AND s.trans_date_trans_time <= %(until)s
+ORDER BY s.trans_date_trans_time DESC, s.trans_num
+LIMIT %(limit)s
+"""
+
+
+def card_history(db: Reader, card: int, until: Any, limit: int = 10) -> pd.DataFrame:
+    """The card's latest transactions up to ``until`` (its transaction time), newest first,
+    with their verdicts and labels (index ``scored_transactions_card``)."""
+    return db.frame(_CARD_HISTORY, {"card": card, "until": until, "limit": limit})
+
+
+_MY_REVIEWS: Final = """
+SELECT d.stored_at AS decided_at, d.trans_num, d.is_fraud AS decision, d.note,
+       '…' || right(s.cc_num::text, 4) AS card, s.merchant, s.category, s.amt, s.score,
+       l.source AS counts_source, l.is_fraud AS counts
+FROM label_decisions AS d
+LEFT JOIN scored_transactions AS s USING (trans_num)
+LEFT JOIN labels AS l USING (trans_num)
+WHERE d.source = 'analyst' AND d.author = %(author)s
+ORDER BY d.stored_at DESC, d.id DESC
+LIMIT %(limit)s
+"""
+
+
+def my_reviews(db: Reader, author: str, limit: int = 200) -> pd.DataFrame:
+    """An analyst's decisions, newest first, each with the label that counts now for its
+    transaction (``counts``; a later chargeback may overrule the analyst)."""
+    return db.frame(_MY_REVIEWS, {"author": author, "limit": limit})
+
+
+_AUDIT: Final = """
+SELECT d.id, d.stored_at, d.labelled_at, d.trans_num, d.source, d.author, d.is_fraud, d.note,
+       '…' || right(s.cc_num::text, 4) AS card, s.amt, s.score
+FROM label_decisions AS d
+LEFT JOIN scored_transactions AS s USING (trans_num)
+WHERE d.stored_at >= now() - %(window)s
+  AND (%(source)s::text IS NULL OR d.source = %(source)s)
+ORDER BY d.stored_at DESC, d.id DESC
+LIMIT %(limit)s
+"""
+
+
+def audit_trail(
+    db: Reader, window: timedelta, source: str | None = None, limit: int = 500
+) -> pd.DataFrame:
+    """Every label received in the window (never changed: ``label_decisions``), newest first."""
+    return db.frame(_AUDIT, {"window": window, "source": source, "limit": limit})
+
+
+_DISAGREEMENTS: Final = """
+WITH recent AS (
+    SELECT DISTINCT trans_num FROM label_decisions WHERE stored_at >= now() - %(window)s
+), split AS (
+    SELECT d.trans_num
+    FROM label_decisions AS d JOIN recent USING (trans_num)
+    GROUP BY d.trans_num HAVING count(DISTINCT d.is_fraud) > 1
+)
+SELECT split.trans_num,
+       string_agg(coalesce(d.author, 'chargeback') || ': '
+                  || CASE WHEN d.is_fraud = 1 THEN 'fraud' ELSE 'not fraud' END,
+                  ' → ' ORDER BY d.labelled_at, d.id) AS decisions,
+       max(l.source) AS counts_source, max(l.is_fraud) AS counts,
+       max(d.stored_at) AS last_decision
+FROM split
+JOIN label_decisions AS d USING (trans_num)
+LEFT JOIN labels AS l USING (trans_num)
+GROUP BY split.trans_num
+ORDER BY last_decision DESC
+LIMIT %(limit)s
+"""
+
+
+def disagreements(db: Reader, window: timedelta, limit: int = 100) -> pd.DataFrame:
+    """Transactions whose labels disagree (an analyst overruled by a chargeback, or two analysts
+    apart), with every decision in order and the one that counts now."""
+    return db.frame(_DISAGREEMENTS, {"window": window, "limit": limit})
+
+
+_REVIEW_SUMMARY: Final = """
+SELECT coalesce(author, 'chargeback') AS who,
+       count(*)::bigint AS decisions,
+       count(*) FILTER (WHERE is_fraud = 1)::bigint AS fraud,
+       max(stored_at) AS last_decision
+FROM label_decisions
+WHERE stored_at >= now() - %(window)s
+GROUP BY 1 ORDER BY decisions DESC
+"""
+
+
+def review_summary(db: Reader, window: timedelta) -> pd.DataFrame:
+    """Labels of the window per analyst (chargebacks as one row): how many, how many fraud."""
+    return db.frame(_REVIEW_SUMMARY, {"window": window})

@@ -23,7 +23,7 @@ import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, NaiveDatetime
 
 from fraudstream.errors import DataError
-from fraudstream.schema import FEED_COLUMNS, Reason, Transaction, Verdict
+from fraudstream.schema import FEED_COLUMNS, LabelSource, Reason, Transaction, Verdict
 
 VERDICT_COLUMNS: Final = (
     "score",
@@ -96,14 +96,28 @@ class ScoredTransaction:
 
 @dataclass(frozen=True, slots=True)
 class Label:
-    """The ground truth of one transaction, known days later (a chargeback, or its absence)."""
+    """The ground truth of one transaction: a chargeback (or its window closing without one),
+    known days later, or an analyst's decision, known within minutes."""
 
     trans_num: str
     is_fraud: Literal[0, 1]
     labelled_at: datetime
+    source: LabelSource = "chargeback"
+    author: str | None = None
+    """The analyst who decided; None for a chargeback."""
+    note: str | None = None
 
     def __post_init__(self) -> None:
         _require_zone("labelled_at", self.labelled_at)
+        if (self.source == "analyst") != (self.author is not None):
+            raise DataError("an analyst's label names its author, a chargeback none")
+
+    @property
+    def precedence(self) -> tuple[bool, datetime]:
+        """Orders the labels of one transaction; the greatest counts (``docs/labels.md``): a
+        chargeback outranks an analyst's decision, then the later label the earlier one. The
+        storage's upsert applies the same order in SQL."""
+        return (self.source == "chargeback", self.labelled_at)
 
 
 @dataclass(frozen=True, slots=True)

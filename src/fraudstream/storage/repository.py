@@ -6,8 +6,9 @@ One :class:`Repository` per process, over an asyncpg pool::
         stored = await repo.store_verdicts(rows)      # idempotent by trans_num
 
 Every write is idempotent, so the stream can replay a batch after a crash without duplicating
-anything: verdicts and shadow scores keep the first row per key, labels keep the latest, metrics
-and dead letters keep one row per worker and time or per Kafka message. Verdicts, the bulk of
+anything: verdicts and shadow scores keep the first row per key, labels the one that counts
+(and every one received, once, in their audit trail), metrics and dead letters one row per
+worker and time or per Kafka message. Verdicts, the bulk of
 the traffic, take the fast path: a binary COPY into a session-local stage table, then one
 ``INSERT ... SELECT ... ON CONFLICT DO NOTHING`` (never one INSERT per row).
 
@@ -63,12 +64,20 @@ _INSERT_SCORED: Final = (  # built from constants, never from input
     f"INSERT INTO scored_transactions ({_COLUMNS}) SELECT {_COLUMNS} FROM {_SCORED_STAGE}"  # noqa: S608
     " ON CONFLICT (trans_num) DO NOTHING"
 )
+_RECORD_LABELS: Final = """
+INSERT INTO label_decisions (trans_num, is_fraud, source, author, note, labelled_at)
+SELECT * FROM unnest($1::text[], $2::smallint[], $3::text[], $4::text[], $5::text[],
+                     $6::timestamptz[])
+ON CONFLICT (trans_num, source, labelled_at, (coalesce(author, ''))) DO NOTHING
+"""
 _UPSERT_LABELS: Final = """
-INSERT INTO labels (trans_num, is_fraud, labelled_at)
-SELECT * FROM unnest($1::text[], $2::smallint[], $3::timestamptz[])
+INSERT INTO labels (trans_num, is_fraud, labelled_at, source, author)
+SELECT * FROM unnest($1::text[], $2::smallint[], $3::timestamptz[], $4::text[], $5::text[])
 ON CONFLICT (trans_num) DO UPDATE
-    SET is_fraud = excluded.is_fraud, labelled_at = excluded.labelled_at, stored_at = now()
-    WHERE labels.labelled_at < excluded.labelled_at
+    SET is_fraud = excluded.is_fraud, labelled_at = excluded.labelled_at,
+        source = excluded.source, author = excluded.author, stored_at = now()
+    WHERE (labels.source = 'chargeback', labels.labelled_at)
+        < (excluded.source = 'chargeback', excluded.labelled_at)
 """
 _INSERT_SHADOW: Final = """
 INSERT INTO shadow_scores (trans_num, model_name, model_version, score, scored_at)
@@ -209,20 +218,33 @@ class Writer:
             raise StateConflict([card for card in cards if card not in written])
 
     async def store_labels(self, labels: Iterable[Label]) -> int:
-        """Store labels; a later label of a transaction replaces an earlier one, not the reverse."""
-        latest: dict[str, Label] = {}
-        for label in labels:
-            known = latest.get(label.trans_num)
-            if known is None or known.labelled_at < label.labelled_at:
-                latest[label.trans_num] = label
-        if not latest:
+        """Record every label in the audit trail and keep, per transaction, the one that counts
+        (:attr:`Label.precedence`); returns how many transactions' labels changed."""
+        received = list(labels)
+        if not received:
             return 0
-        rows = list(latest.values())
+        await self._conn.execute(
+            _RECORD_LABELS,
+            [r.trans_num for r in received],
+            [r.is_fraud for r in received],
+            [r.source for r in received],
+            [r.author for r in received],
+            [r.note for r in received],
+            [r.labelled_at for r in received],
+        )
+        counts: dict[str, Label] = {}
+        for label in received:
+            known = counts.get(label.trans_num)
+            if known is None or known.precedence < label.precedence:
+                counts[label.trans_num] = label
+        rows = list(counts.values())
         status = await self._conn.execute(
             _UPSERT_LABELS,
             [r.trans_num for r in rows],
             [r.is_fraud for r in rows],
             [r.labelled_at for r in rows],
+            [r.source for r in rows],
+            [r.author for r in rows],
         )
         return _affected(status)
 
@@ -404,7 +426,7 @@ class Repository:
             return await writer.store_verdicts(rows)
 
     async def store_labels(self, labels: Iterable[Label]) -> int:
-        """Store labels; returns how many were new or replaced an older label."""
+        """Store labels and their history; returns how many transactions' labels changed."""
         async with self.transaction("storing labels") as writer:
             return await writer.store_labels(labels)
 

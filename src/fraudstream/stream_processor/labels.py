@@ -1,7 +1,10 @@
-"""The labels sink: delayed chargebacks into PostgreSQL, for the champion/challenger job.
+"""The labels sink: chargebacks and analysts' decisions into PostgreSQL, for the
+champion/challenger job and the audit trail.
 
-Labels are few and idempotent (a later label of a transaction replaces an earlier one, a replay
-changes nothing), so they keep Faust's own acknowledgements. What is not a label goes to the
+The dashboard publishes an analyst's decision here rather than writing it (it keeps its
+read-only database login), so every label, whoever gave it, takes the same road. Labels are few
+and idempotent (the one that counts is chosen by precedence, a replay adds nothing to the audit
+trail), so they keep Faust's own acknowledgements. What is not a label goes to the
 dead-letter topic and its PostgreSQL mirror exactly as the scorer's dead letters do
 (:class:`~fraudstream.stream_processor.publish.DeadLetters`), in a Kafka transaction of its
 own. Should PostgreSQL refuse a batch, its labels are stored one by one and those it refuses
@@ -51,9 +54,15 @@ class LabelsSink:
             incoming = decode(m.topic, m.partition, m.offset, m.key, m.value, m.timestamp)
             parsed = LabelEvent.parse_message(m.value)
             if isinstance(parsed, LabelEvent):
-                labels.append(
-                    (incoming, Label(parsed.trans_num, parsed.is_fraud, parsed.labelled_at))
+                label = Label(
+                    parsed.trans_num,
+                    parsed.is_fraud,
+                    parsed.labelled_at,
+                    parsed.source,
+                    parsed.author,
+                    parsed.note,
                 )
+                labels.append((incoming, label))
             else:
                 letters.append((incoming, f"not a label: {parsed}"))
         while True:

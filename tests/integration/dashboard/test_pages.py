@@ -51,7 +51,7 @@ def metrics(at: AppTest) -> dict[str, str]:
 def test_live_sums_the_latest_sample_of_each_worker_and_counts_the_window(seeded: Seeded) -> None:
     shown = metrics(open_page("live"))
     latest = seeded.latest_metrics()
-    flagged, labels = len(seeded.flagged), seeded.labels
+    flagged, labels = len(seeded.flagged), seeded.counted_labels()
     frauds = sum(label.is_fraud for label in labels)
     assert shown["Throughput (tx/s)"] == f"{sum(m.throughput for m in latest):,.1f}"
     assert (

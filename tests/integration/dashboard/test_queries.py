@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -106,3 +107,68 @@ def test_each_live_worker_says_what_it_does(db: ReadOnlyDatabase, seeded: Seeded
     # the latest report's, not an older one's (older reports carry no state)
     latest = {m.worker: pd.Timestamp(m.ts).tz_convert(None) for m in seeded.latest_metrics()}
     assert {w: pd.Timestamp(states.loc[w, "ts"]) for w in latest} == latest  # frames: UTC
+
+
+# -- review queue and audit trail -----------------------------------------------------------------
+
+
+def test_the_queue_holds_the_flagged_without_an_analysts_decision_highest_score_first(
+    db: ReadOnlyDatabase, seeded: Seeded
+) -> None:
+    window = timedelta(hours=2)
+    reviewed = {label.trans_num for label in seeded.reviews}
+    waiting = [v for v in seeded.flagged if v.verdict.trans_num not in reviewed]
+    queue = queries.review_queue(db, window, (), limit=1000)
+    assert set(queue["trans_num"]) == {v.verdict.trans_num for v in waiting}
+    assert list(queue["score"]) == sorted(queue["score"], reverse=True)
+    assert queries.queue_size(db, window) == len(waiting)
+    assert queue["card"].str.fullmatch(r"…\d{4}").all()
+    # what this session already decided leaves its queue before PostgreSQL knows
+    first = str(queue["trans_num"].iloc[0])
+    rest = queries.review_queue(db, window, (first,), limit=1000)
+    assert first not in set(rest["trans_num"])
+    assert len(rest) == len(queue) - 1
+
+
+def test_a_cards_history_is_its_latest_transactions_up_to_the_one_reviewed(
+    db: ReadOnlyDatabase, seeded: Seeded
+) -> None:
+    card = Counter(v.transaction.cc_num for v in seeded.verdicts).most_common(1)[0][0]
+    mine = sorted(
+        (v for v in seeded.verdicts if v.transaction.cc_num == card),
+        key=lambda v: (v.transaction.trans_date_trans_time, v.transaction.trans_num),
+    )
+    until = mine[len(mine) // 2].transaction.trans_date_trans_time
+    history = queries.card_history(db, card, until, limit=3)
+    expected = [v for v in mine if v.transaction.trans_date_trans_time <= until][::-1][:3]
+    assert [str(t) for t in history["trans_num"]] == [v.transaction.trans_num for v in expected]
+    counted = {label.trans_num: label.is_fraud for label in seeded.counted_labels()}
+    for row in history.itertuples():
+        assert (None if pd.isna(row.label) else int(row.label)) == counted.get(row.trans_num)
+
+
+def test_my_reviews_and_the_label_that_counts_now(db: ReadOnlyDatabase, seeded: Seeded) -> None:
+    ann = [label for label in seeded.reviews if label.author == "ann"]
+    mine = queries.my_reviews(db, "ann")
+    assert sorted(mine["trans_num"]) == sorted(label.trans_num for label in ann)
+    overruled = mine[(mine["counts_source"] == "chargeback") & (mine["counts"] != mine["decision"])]
+    assert len(overruled) == 1  # the fixture's one disagreement
+    assert set(mine["note"].dropna()) == {"same merchant as last week"}
+    assert queries.my_reviews(db, "nobody").empty
+
+
+def test_the_audit_trail_keeps_every_label_and_names_the_disagreement(
+    db: ReadOnlyDatabase, seeded: Seeded
+) -> None:
+    window = timedelta(hours=2)
+    trail = queries.audit_trail(db, window)
+    assert len(trail) == len(seeded.labels) + len(seeded.reviews)
+    assert len(queries.audit_trail(db, window, "analyst")) == len(seeded.reviews)
+    split = queries.disagreements(db, window)
+    charged = seeded.reviews[-1].trans_num
+    assert list(split["trans_num"]) == [charged]
+    assert split["decisions"].iloc[0] == "ann: not fraud → chargeback: fraud"
+    assert (split["counts_source"].iloc[0], split["counts"].iloc[0]) == ("chargeback", 1)
+    who = queries.review_summary(db, window).set_index("who")["decisions"].to_dict()
+    authors = Counter(str(label.author) for label in seeded.reviews)
+    assert who == {"chargeback": len(seeded.labels), **authors}

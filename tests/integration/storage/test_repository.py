@@ -190,6 +190,42 @@ async def test_labels_replay_changes_nothing_and_a_later_label_wins(
     assert rows == {"t1": 1, "t2": 1, "t3": 1}
 
 
+async def test_a_chargeback_outranks_an_analyst_and_the_audit_trail_keeps_both(
+    repo: Repository, database_url: str
+) -> None:
+    minute, day = timedelta(minutes=1), timedelta(days=1)
+    said = Label("t1", 0, NOW, "analyst", "ann", "known customer")
+    assert await repo.store_labels([said]) == 1
+    assert await repo.store_labels([said]) == 0  # a replayed decision adds nothing
+    # the same analyst changes her mind: the later decision counts
+    assert await repo.store_labels([Label("t1", 1, NOW + minute, "analyst", "ann")]) == 1
+    chargeback = Label("t1", 0, NOW + 3 * day)
+    assert await repo.store_labels([chargeback]) == 1
+    # an analyst after the chargeback does not overrule it; nor does a batch holding both
+    assert await repo.store_labels([Label("t1", 1, NOW + 4 * day, "analyst", "bob")]) == 0
+    both = [Label("t2", 1, NOW + day, "analyst", "bob"), Label("t2", 0, NOW)]
+    assert await repo.store_labels(both) == 1
+    with psycopg.connect(database_url) as conn:
+        counts = conn.execute(
+            "SELECT trans_num, is_fraud, source, author FROM labels ORDER BY trans_num"
+        ).fetchall()
+        trail = conn.execute(
+            "SELECT trans_num, is_fraud, source, author, note FROM label_decisions"
+            " ORDER BY trans_num, labelled_at"
+        ).fetchall()
+        with pytest.raises(psycopg.errors.RaiseException, match="audit trail"):
+            conn.execute("UPDATE label_decisions SET is_fraud = 1")
+    assert counts == [("t1", 0, "chargeback", None), ("t2", 0, "chargeback", None)]
+    assert trail == [
+        ("t1", 0, "analyst", "ann", "known customer"),
+        ("t1", 1, "analyst", "ann", None),
+        ("t1", 0, "chargeback", None, None),
+        ("t1", 1, "analyst", "bob", None),
+        ("t2", 0, "chargeback", None, None),
+        ("t2", 1, "analyst", "bob", None),
+    ]
+
+
 async def test_shadow_scores_one_per_transaction_and_version(repo: Repository) -> None:
     scores = [ShadowScore(f"t{n}", "fraudstream", "7", n / 10, NOW) for n in range(5)]
     assert await repo.store_shadow_scores(scores) == 5
