@@ -22,13 +22,22 @@ if TYPE_CHECKING:
 
 VERDICT_FIELDS: Final = ("score", "threshold", "model_name", "model_version")
 SHADOW_SCORE: Final = "shadow_score"
-WINDOW_COLUMNS: Final = (*FEED_COLUMNS, LABEL_COLUMN, *VERDICT_FIELDS, SHADOW_SCORE)
-"""The columns of :func:`stored_window`: ``is_fraud`` is NaN until the label arrives and
-``shadow_score`` NaN where the shadow model gave none."""
+LABEL_SOURCE: Final = "label_source"
+WINDOW_COLUMNS: Final = (
+    *FEED_COLUMNS,
+    LABEL_COLUMN,
+    LABEL_SOURCE,
+    *VERDICT_FIELDS,
+    SHADOW_SCORE,
+)
+"""The columns of :func:`stored_window`: ``is_fraud`` is NaN until the label arrives (and
+``label_source`` then says who gave the one that counts: ``docs/labels.md``), ``shadow_score``
+NaN where the shadow model gave none."""
 
 _FEED: Final = ", ".join(f"s.{column}" for column in FEED_COLUMNS)
 _QUERY: Final = (  # built from constants; the values travel as parameters
-    f"SELECT {_FEED}, l.is_fraud AS {LABEL_COLUMN}, s.score, s.threshold, s.model_name,"  # noqa: S608
+    f"SELECT {_FEED}, l.is_fraud AS {LABEL_COLUMN}, l.source AS {LABEL_SOURCE},"  # noqa: S608
+    " s.score, s.threshold, s.model_name,"
     f" s.model_version, sh.score AS {SHADOW_SCORE}"
     " FROM scored_transactions AS s"
     " LEFT JOIN labels AS l USING (trans_num)"
@@ -37,7 +46,7 @@ _QUERY: Final = (  # built from constants; the values travel as parameters
     " WHERE s.trans_date_trans_time >= %(since)s AND s.trans_date_trans_time < %(until)s"
     " ORDER BY s.trans_date_trans_time, s.trans_num"
 )
-_TEXT: Final = (*TEXT_COLUMNS, "trans_num", "model_name", "model_version")
+_TEXT: Final = (*TEXT_COLUMNS, "trans_num", "model_name", "model_version", LABEL_SOURCE)
 
 
 def _naive(name: str, value: datetime) -> datetime:
