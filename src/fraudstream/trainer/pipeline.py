@@ -31,7 +31,7 @@ from fraudstream.features import FEATURE_NAMES, FEATURE_VERSION, batch_features
 from fraudstream.quality import Metrics, choose_threshold, evaluate, pr_auc
 from fraudstream.schema import LABEL_COLUMN
 from fraudstream.trainer.families import DEFAULTS, FAMILIES, Family, Fitted, fit, sample_params
-from fraudstream.trainer.validation import DataReport, prepare
+from fraudstream.trainer.validation import DataReport, prepare, typed
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
@@ -160,24 +160,48 @@ def train(
     source: str,
     workdir: Path,
     progress: Progress | None = None,
+    fresh: pd.DataFrame | None = None,
+    context: pd.DataFrame | None = None,
 ) -> TrainingResult:
     """Train, choose and evaluate a model on a labelled frame; write its artifact to
-    ``workdir/artifact``. Raises DataRefused when the data cannot train a model."""
+    ``workdir/artifact``. Raises DataRefused when the data cannot train a model.
+
+    ``fresh`` are labelled rows later than ``frame`` that only train: analysts' decisions on
+    recent traffic, chosen by what the live model flagged, would make a biased validation or
+    test slice, and they carry the newest pattern the model must learn. ``context`` are rows
+    without a label that only give the labelled rows their card history: labels that arrive for
+    a few transactions of a card (an analyst's) would otherwise be featurised as if the card's
+    other transactions never happened.
+    """
     say = progress or (lambda message: log.info("%s", message))
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    clean, report = prepare(frame, source, min_frauds=settings.trainer.min_frauds)
+    labelled = frame if fresh is None or fresh.empty else pd.concat([frame, fresh])
+    everything, report = prepare(labelled, source, min_frauds=settings.trainer.min_frauds)
     for line in report.lines():
         say(line)
-    split = time_split(clean, settings)
+    is_fresh = (
+        np.zeros(len(everything), dtype=bool)
+        if fresh is None
+        else everything["trans_num"].isin(fresh["trans_num"].astype("string")).to_numpy()
+    )
 
     step = time.perf_counter()
-    say(f"features for {len(clean):,} rows")
-    features = batch_features(clean).to_numpy()
-    labels = clean[LABEL_COLUMN].to_numpy(dtype=np.int64)
+    say(f"features for {len(everything):,} rows" + _with_context(context))
+    all_features = features_with_context(everything, context)
+    all_labels = everything[LABEL_COLUMN].to_numpy(dtype=np.int64)
     timings["features_seconds"] = time.perf_counter() - step
-    say(f"features: {len(clean) / timings['features_seconds']:,.0f} rows/s")
-    x_train, y_train = features[split.train], labels[split.train]
+    say(f"features: {len(everything) / timings['features_seconds']:,.0f} rows/s")
+    clean = everything[~is_fresh].reset_index(drop=True)
+    features, labels = all_features[~is_fresh], all_labels[~is_fresh]
+    split = time_split(clean, settings)
+    x_train = np.concatenate([features[split.train], all_features[is_fresh]])
+    y_train = np.concatenate([labels[split.train], all_labels[is_fresh]])
+    if is_fresh.any():
+        say(
+            f"{int(is_fresh.sum()):,} fresh labelled rows ({int(all_labels[is_fresh].sum()):,} "
+            "frauds) join the training slice"
+        )
     x_valid, y_valid = features[split.valid], labels[split.valid]
     x_test, y_test = features[split.test], labels[split.test]
     threads, seed = _threads(settings), settings.trainer.seed
@@ -277,7 +301,7 @@ def train(
         baseline_test_pr_auc=pr_auc(y_test, amounts[split.test]),
         no_history_test_pr_auc=no_history_pr_auc,
         scoring_rows_per_second=speed,
-        fingerprint=fingerprint(clean),
+        fingerprint=fingerprint(everything),
         artifact_dir=artifact_dir,
         model=model,
         example=pd.DataFrame(x_test[:5], columns=list(FEATURE_NAMES)),
@@ -285,6 +309,25 @@ def train(
         test_scores=test_scores,
         test_labels=y_test,
     )
+
+
+def features_with_context(
+    rows: pd.DataFrame, context: pd.DataFrame | None
+) -> npt.NDArray[np.float64]:
+    """Features of ``rows``, with the card history of ``context``'s rows too (those not in
+    ``rows``); the history is ordered by time whatever the rows' order."""
+    if context is None or context.empty:
+        return batch_features(rows).to_numpy()
+    columns = [c for c in rows.columns if c != LABEL_COLUMN]
+    extra = context.loc[~context["trans_num"].astype("string").isin(rows["trans_num"]), columns]
+    both = pd.concat([rows[columns], typed(extra)], ignore_index=True)
+    return batch_features(both).to_numpy()[: len(rows)]
+
+
+def _with_context(context: pd.DataFrame | None) -> str:
+    if context is None or context.empty:
+        return ""
+    return f" (card history from {len(context):,} more rows)"
 
 
 def _without_history(rows: pd.DataFrame) -> npt.NDArray[np.float64]:
