@@ -14,6 +14,7 @@ import pytest
 pytest_plugins: list[str] = [
     "fixtures.challenger",
     "fixtures.dashboard",
+    "fixtures.dashboard_users",
     "fixtures.faulty",
     "fixtures.frames",
     "fixtures.kafka",

@@ -28,6 +28,7 @@ _err = Console(stderr=True)
 def _register() -> None:
     from fraudstream.champion_challenger import cli as challenger_cli
     from fraudstream.dashboard import cli as dashboard_cli
+    from fraudstream.dashboard import users_cli
     from fraudstream.kafka import cli as kafka_cli
     from fraudstream.local import cli as local_cli
     from fraudstream.model_service import cli as service_cli
@@ -52,6 +53,7 @@ def _register() -> None:
         challenger_cli,
         monitor_cli,
         dashboard_cli,
+        users_cli,
     ):
         module.register(app)
 

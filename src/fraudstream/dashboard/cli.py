@@ -19,6 +19,9 @@ def dashboard(
 
     It reads PostgreSQL as the read-only role (FRAUD_DATABASE_READONLY_URL) and the MLflow
     registry; the process becomes ``streamlit run``, so a stop signal reaches Streamlit itself.
+    On the first start (no users file yet) it creates three users and prints, once, how to sign
+    in. With an identity provider configured (FRAUD_DASHBOARD_OIDC_*), Streamlit gets its
+    secrets from a private file, never from the command line.
     """
     import os
     import socket
@@ -27,11 +30,14 @@ def dashboard(
 
     from rich.console import Console
 
+    from fraudstream.dashboard.first_run import first_run
+    from fraudstream.dashboard.oidc import write_secrets
     from fraudstream.errors import ConfigError
 
-    settings = load_settings()
-    host = host or settings.dashboard.host
-    port = port or settings.dashboard.port
+    overrides = {"dashboard_host": host, "dashboard_port": port}
+    # the given address also makes the default OIDC redirect address
+    settings = load_settings(**{name: value for name, value in overrides.items() if value})
+    host, port = settings.dashboard.host, settings.dashboard.port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -41,7 +47,8 @@ def dashboard(
                 f"cannot listen on {host}:{port} ({exc.strerror}); pass --port or set "
                 "FRAUD_DASHBOARD_PORT to a free port, FRAUD_DASHBOARD_HOST to a local address"
             ) from None
-    app = Path(__file__).with_name("app.py")
+    secrets = write_secrets(settings.dashboard, port)
+    app = Path(__file__).parent / "entry" / "main.py"  # not app.py: see entry/main.py
     argv = [
         sys.executable,
         "-m",
@@ -58,6 +65,13 @@ def dashboard(
         "--client.toolbarMode=viewer",
         "--theme.base=light",
     ]
-    Console(stderr=True).print(f"dashboard on http://{host}:{port}", highlight=False)
+    if secrets is not None:
+        argv.append(f"--secrets.files={secrets}")  # a path: the secrets stay in the 0600 file
+    console = Console(stderr=True, highlight=False)
+    url = f"http://{host}:{port}"
+    console.print(f"dashboard on {url}")
+    note = first_run(settings.dashboard, url)
+    if note is not None:
+        console.print(note, markup=False, soft_wrap=True)
     sys.stderr.flush()
     os.execv(sys.executable, argv)  # noqa: S606  (our own interpreter, fixed arguments)

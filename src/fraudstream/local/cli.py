@@ -33,7 +33,8 @@ def up(
 ) -> None:
     """Start the local stack and keep it running (Ctrl-C, or `fraudstream down`, stops it)."""
     from fraudstream import logs
-    from fraudstream.local.components import stack_components, stack_settings
+    from fraudstream.dashboard.first_run import first_run
+    from fraudstream.local.components import dashboard_url, stack_components, stack_settings
     from fraudstream.local.stack import Supervisor, logs_dir, pid_alive, read_state
 
     settings = load_settings()
@@ -43,6 +44,10 @@ def up(
             f"a stack is already running from {settings.home} (supervisor pid "
             f"{previous['supervisor_pid']}); run `fraudstream down` first"
         )
+    # here, on this terminal: the dashboard's own output goes to a log file of the stack
+    note = first_run(settings.dashboard, dashboard_url(settings))
+    if note is not None:
+        console.print(note, markup=False, highlight=False, soft_wrap=True)
     if detach:
         _detach(settings, logs_dir(settings) / "supervisor.log")
         return

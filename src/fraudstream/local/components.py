@@ -217,8 +217,13 @@ def _challenger(settings: Settings) -> ProcessSpec:
     )
 
 
+def dashboard_url(settings: Settings) -> str:
+    """Where the dashboard of the stack answers on this machine."""
+    return f"http://127.0.0.1:{settings.dashboard.port}"
+
+
 def _dashboard(settings: Settings) -> ProcessSpec:
-    url = f"http://127.0.0.1:{settings.dashboard.port}"
+    url = dashboard_url(settings)
     return child(
         settings, "dashboard", "dashboard", probe=_http_ok(url + "/_stcore/health"), address=url
     )

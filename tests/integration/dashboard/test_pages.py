@@ -1,7 +1,9 @@
 """Every page of the dashboard, run by Streamlit's AppTest against a real, seeded PostgreSQL.
 
 The app reads as a read-only login (as the stack's fraudstream_reader), and each test compares
-what a page shows with the rows :func:`fixtures.dashboard.seed_dashboard` wrote.
+what a page shows with the rows :func:`fixtures.dashboard.seed_dashboard` wrote. Each test
+signs in first, through the sign-in form, as the viewer of :mod:`fixtures.dashboard_users`:
+the pages are what the lowest role sees.
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ from streamlit.testing.v1 import AppTest
 
 import fraudstream.dashboard
 from fixtures.dashboard import DEAD_REASONS, DRIFT_FEATURES, LIFETIME_FEATURES, Seeded
+from fixtures.dashboard_users import sign_in
 from fraudstream.config import Settings
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("dashboard_users")]
 
-APP = Path(fraudstream.dashboard.__file__).with_name("app.py")
+APP = Path(fraudstream.dashboard.__file__).parent / "entry" / "main.py"  # as the server runs it
 PAGES = ("live", "flagged", "models", "drift", "dead_letters")
 
 Open = Callable[[str], AppTest]
@@ -35,10 +38,12 @@ def app_env(
 
 
 def open_page(page: str) -> AppTest:
-    """Run the app, switch to ``page``, and fail on any exception the page raised."""
-    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    """Run the app, sign in as the viewer, switch to ``page``, and fail on any exception the
+    page raised."""
+    at = sign_in(AppTest.from_file(str(APP), default_timeout=60).run(), "viewer")
+    assert at.sidebar.caption[0].value == "Signed in as viewer (viewer)"
     if page != "live":
-        at.switch_page(f"pages/{page}.py").run()
+        at.switch_page(f"../pages/{page}.py").run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 

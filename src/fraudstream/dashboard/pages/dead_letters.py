@@ -6,10 +6,11 @@ from datetime import timedelta
 
 import streamlit as st
 
-from fraudstream.dashboard import queries, ui
+from fraudstream.dashboard import auth, queries, ui
 
 
 def main() -> None:
+    auth.require("viewer")
     st.title("Dead letters")
     window = ui.window_picker(default="24 h", key="dead_window")
     dead_letters(window)

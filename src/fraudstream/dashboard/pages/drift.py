@@ -6,7 +6,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from fraudstream.dashboard import queries, ui
+from fraudstream.dashboard import auth, queries, ui
 
 PSI_MODERATE = 0.1
 PSI_MAJOR = 0.25
@@ -15,6 +15,7 @@ LEVELS = ("stable (< 0.1)", "moderate", "major (≥ 0.25)", NOT_COUNTED)
 
 
 def main() -> None:
+    auth.require("viewer")
     st.title("Drift")
     drift()
     ui.footer()

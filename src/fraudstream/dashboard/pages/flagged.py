@@ -8,7 +8,7 @@ import pandas as pd
 import pydeck as pdk
 import streamlit as st
 
-from fraudstream.dashboard import queries, ui
+from fraudstream.dashboard import auth, queries, ui
 from fraudstream.schema import CATEGORIES
 
 CUSTOMER_COLOUR = [220, 60, 60, 200]
@@ -16,6 +16,7 @@ MERCHANT_COLOUR = [40, 110, 220, 200]
 
 
 def main() -> None:
+    auth.require("viewer")
     st.title("Flagged transactions")
     filters = _filters()
     flagged(filters)

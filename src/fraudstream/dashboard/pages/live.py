@@ -7,12 +7,13 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
-from fraudstream.dashboard import queries, ui, wording
+from fraudstream.dashboard import auth, queries, ui, wording
 
 START_HINT = "Start the stack with `fraudstream up` (or `fraudstream stream` and a producer)."
 
 
 def main() -> None:
+    auth.require("viewer")
     st.title("Live")
     window = ui.window_picker(key="live_window")
     live(window)

@@ -1,0 +1,1 @@
+"""The script that ``streamlit run`` executes: see :mod:`fraudstream.dashboard.entry.main`."""
