@@ -23,11 +23,11 @@ from collections import defaultdict
 from datetime import datetime
 from functools import cache
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Annotated, Any, Final, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field, SecretStr, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from fraudstream.errors import ConfigError
 
@@ -369,9 +369,11 @@ class ChallengerSettings(Section):
 
     model_config = SettingsConfigDict(env_prefix="FRAUD_CHALLENGER_")
 
-    metric: Literal["pr_auc", "cost"] = Field(
+    metric: Literal["pr_auc", "cost", "cp_at_k", "amount_at_k"] = Field(
         default="pr_auc",
-        description="pr_auc, or cost: fraud amount caught minus review cost per flagged row.",
+        description="pr_auc; cost: fraud amount caught minus review cost per flagged row; "
+        "cp_at_k: card precision top-k per day (share of fraud cards among the k a day ranked "
+        "highest, averaged over the days); amount_at_k: fraud amount of those top-k cards.",
     )
     window_days: float = Field(
         default=14.0, gt=0, description="Labelled transaction time both models are scored on."
@@ -386,13 +388,22 @@ class ChallengerSettings(Section):
         default=0.0,
         ge=0,
         description="The challenger wins when the low end of the metric difference's CI beats "
-        "it (metric units: PR-AUC, or money for cost).",
+        "it (metric units: PR-AUC, CP@k, or money for cost and amount_at_k).",
     )
     bootstrap: int = Field(default=500, ge=50, description="Paired bootstrap draws.")
     confidence: float = Field(default=0.95, gt=0.5, lt=1)
     seed: int = Field(default=7, description="Bootstrap seed: same data, same decision.")
     review_cost: float = Field(
         default=5.0, ge=0, description="Cost of reviewing one flagged transaction (cost metric)."
+    )
+    cards_per_day: int = Field(
+        default=20,
+        ge=1,
+        description="k of cp_at_k and amount_at_k: cards the fraud team reviews a day. The "
+        "default simulator (2,000 cards) has about 1,700 active cards and 6 fraud cards a day "
+        "(12 on the worst day of 54): 20 is about 1 % of the day's cards, one analyst-day at "
+        "20 minutes a card, and above the busiest day's fraud cards, so a perfect ranking is "
+        "never capped by the budget while a model must still put the frauds in the top 1 %.",
     )
     every: str = Field(default="10m", description="Period of `challenger schedule`.")
     history_days: float = Field(
@@ -449,8 +460,12 @@ class DriftSettings(Section):
 
 
 # -- dashboard ----------------------------------------------------------------------------------
+DashboardRole = Literal["viewer", "analyst", "admin"]
+"""What a dashboard user may do, lowest first: see the pages; also review; also manage users."""
+
+
 class DashboardSettings(Section):
-    """The Streamlit dashboard."""
+    """The Streamlit dashboard: where it listens, who may sign in, and how."""
 
     model_config = SettingsConfigDict(env_prefix="FRAUD_DASHBOARD_")
 
@@ -459,6 +474,61 @@ class DashboardSettings(Section):
     refresh_seconds: float = Field(
         default=10.0, ge=0, description="Pages re-query this often (0: only on interaction)."
     )
+    home: Path = Field(
+        default=DEFAULT_HOME,
+        validation_alias="FRAUD_HOME",
+        description="The state folder: the users file and the sign-in cookie secret live in it.",
+    )
+    users_file: Path = Field(
+        default_factory=lambda data: (data["home"] / "dashboard-users.toml").resolve(),
+        description="Names, roles and argon2 hashes of the users who sign in with a password; "
+        "created with an admin, an analyst and a viewer on the dashboard's first start.",
+    )
+    oidc_client_id: str | None = Field(
+        default=None,
+        description="Set with the secret and the metadata URL, the sign-in page also offers "
+        "the identity provider (Streamlit's st.login).",
+    )
+    oidc_client_secret: SecretStr | None = None
+    oidc_server_metadata_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://",
+        description="The provider's .well-known/openid-configuration address.",
+    )
+    oidc_redirect_uri: str = Field(
+        default_factory=lambda data: f"http://{data['host']}:{data['port']}/oauth2callback",
+        pattern=r"^https?://.+/oauth2callback$",
+        description="The address the provider sends users back to (registered with it).",
+    )
+    oidc_cookie_secret: SecretStr | None = Field(
+        default=None,
+        description="Signs the sign-in cookie; unset, one is generated and kept under home.",
+    )
+    oidc_roles: Annotated[dict[str, DashboardRole], NoDecode] = Field(
+        default_factory=dict,
+        description="Roles of provider users by e-mail: "
+        "alice@example.com=analyst,bob@example.com=admin.",
+    )
+    oidc_default_role: DashboardRole | Literal["none"] = Field(
+        default="viewer",
+        description="Role of every other user the provider signs in; none turns them away.",
+    )
+
+    @field_validator("oidc_roles", mode="before")
+    @classmethod
+    def _role_pairs(cls, value: object) -> object:
+        """``e-mail=role`` pairs separated by commas; e-mails compared in lower case."""
+        if isinstance(value, dict):
+            return {str(email).strip().lower(): role for email, role in value.items()}
+        if not isinstance(value, str):
+            return value
+        pairs: dict[str, str] = {}
+        for item in filter(None, (part.strip() for part in value.split(","))):
+            email, equals, role = item.rpartition("=")
+            if not equals or not email.strip():
+                raise ValueError(f"{item!r} is not e-mail=role")
+            pairs[email.strip().lower()] = role.strip()
+        return pairs
 
 
 # -- the local stack of `fraudstream up` --------------------------------------------------------
@@ -570,8 +640,8 @@ def sections() -> dict[str, type[Section]]:
 def flat_names() -> dict[str, list[tuple[str, str]]]:
     """Every flat name (``FRAUD_X`` → ``x``) and the (section, field) pairs it sets.
 
-    The section ``""`` is ``Settings`` itself. ``home`` sets two fields: the state folder and
-    the registry's default store under it.
+    The section ``""`` is ``Settings`` itself. ``home`` sets three fields: the state folder, and
+    the registry's default store and the dashboard's users file under it.
     """
     names: dict[str, list[tuple[str, str]]] = defaultdict(list)
     everything: dict[str, type[Section]] = {"": Settings, **sections()}

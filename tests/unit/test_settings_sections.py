@@ -107,6 +107,7 @@ VARIABLES = [
     ("FRAUD_CHALLENGER_CONFIDENCE", "0.96", "challenger.confidence"),
     ("FRAUD_CHALLENGER_SEED", "8", "challenger.seed"),
     ("FRAUD_CHALLENGER_REVIEW_COST", "5.01", "challenger.review_cost"),
+    ("FRAUD_CHALLENGER_CARDS_PER_DAY", "21", "challenger.cards_per_day"),
     ("FRAUD_CHALLENGER_EVERY", "value-x", "challenger.every"),
     ("FRAUD_CHALLENGER_HISTORY_DAYS", "30.01", "challenger.history_days"),
     ("FRAUD_CHALLENGER_SHADOW_COVERAGE", "0.96", "challenger.shadow_coverage"),
@@ -122,6 +123,22 @@ VARIABLES = [
     ("FRAUD_DASHBOARD_HOST", "value-x", "dashboard.host"),
     ("FRAUD_DASHBOARD_PORT", "8502", "dashboard.port"),
     ("FRAUD_DASHBOARD_REFRESH_SECONDS", "10.01", "dashboard.refresh_seconds"),
+    ("FRAUD_DASHBOARD_USERS_FILE", "/tmp/somewhere", "dashboard.users_file"),
+    ("FRAUD_DASHBOARD_OIDC_CLIENT_ID", "value-x", "dashboard.oidc_client_id"),
+    ("FRAUD_DASHBOARD_OIDC_CLIENT_SECRET", "s3cret", "dashboard.oidc_client_secret"),
+    (
+        "FRAUD_DASHBOARD_OIDC_SERVER_METADATA_URL",
+        "https://idp.example/.well-known/openid-configuration",
+        "dashboard.oidc_server_metadata_url",
+    ),
+    (
+        "FRAUD_DASHBOARD_OIDC_REDIRECT_URI",
+        "https://dash.example/oauth2callback",
+        "dashboard.oidc_redirect_uri",
+    ),
+    ("FRAUD_DASHBOARD_OIDC_COOKIE_SECRET", "s3cret", "dashboard.oidc_cookie_secret"),
+    ("FRAUD_DASHBOARD_OIDC_ROLES", "a@example.com=admin", "dashboard.oidc_roles"),
+    ("FRAUD_DASHBOARD_OIDC_DEFAULT_ROLE", "analyst", "dashboard.oidc_default_role"),
 ]
 
 
@@ -135,6 +152,8 @@ def _as_text(value: object) -> str:
         return value.isoformat()
     if isinstance(value, list):
         return json.dumps(value)
+    if isinstance(value, dict):
+        return ",".join(f"{key}={item}" for key, item in value.items())
     return str(value)
 
 

@@ -40,8 +40,9 @@ from fraudstream.champion_challenger.decision import (
     rule,
     too_few_frauds,
 )
+from fraudstream.champion_challenger.maturity import mature
 from fraudstream.champion_challenger.record import log_decision_quietly, store_decision
-from fraudstream.champion_challenger.retrain import Retrained, recent_labelled, retrain
+from fraudstream.champion_challenger.retrain import Retrained, retrain, training_rows
 from fraudstream.champion_challenger.scoring import Scored, offline_scores, stored_scores
 from fraudstream.config import Settings
 from fraudstream.errors import DataError, DataRefused, FraudstreamError, ModelError
@@ -49,7 +50,7 @@ from fraudstream.registry import Alias, Registry
 from fraudstream.schema import LABEL_COLUMN
 from fraudstream.spans import Spans, plan
 from fraudstream.storage.lock import RunLock
-from fraudstream.storage.models import ChallengerDecision, DriftReport
+from fraudstream.storage.models import ChallengerDecision, DailyMetric, DayValues, DriftReport
 from fraudstream.storage.window import latest_transaction_time
 
 if TYPE_CHECKING:
@@ -123,14 +124,16 @@ class _Run:
         spans = self.spans = plan(now, settings, seen)
         frame = self._read(url, spans)
         times = frame["trans_date_trans_time"]
-        labelled = frame[LABEL_COLUMN].notna()
-        in_window = (times >= spans.evaluate_start) & (times < spans.evaluate_end) & labelled
+        # the window's chargebacks, and the analysts' decisions up to now (docs/labels.md)
+        in_window = (times >= spans.evaluate_start) & mature(frame, spans.evaluate_end)
         rows = frame.loc[in_window]
         self.n_rows = len(rows)
         self.n_frauds = int((rows[LABEL_COLUMN] == 1).sum())
+        fresh = int((rows["trans_date_trans_time"] >= spans.evaluate_end).sum())
         self.say(
             f"evaluation window {spans.evaluate_start} -> {spans.evaluate_end}: "
             f"{self.n_rows:,} labelled rows, {self.n_frauds:,} frauds"
+            + (f" ({fresh:,} decided by analysts since the window's end)" if fresh else "")
         )
         drift_report = self._measure_drift(registry, frame)
         comparison: Comparison | None = None
@@ -157,6 +160,7 @@ class _Run:
                         draws=settings.challenger.bootstrap,
                         confidence=settings.challenger.confidence,
                         review_cost=settings.challenger.review_cost,
+                        cards_per_day=settings.challenger.cards_per_day,
                         seed=settings.challenger.seed,
                     )
                     ruling = rule(comparison, settings.challenger.margin)
@@ -238,8 +242,8 @@ class _Run:
         assert spans is not None
         if not self.settings.challenger.retrain:
             return None, "retraining is off (FRAUD_CHALLENGER_RETRAIN)"
-        recent = recent_labelled(frame, spans.train_start, spans.evaluate_end)
-        latest = recent["trans_date_trans_time"].max() if len(recent) else None
+        recent = training_rows(frame, spans)
+        latest = recent.latest
         current = self.challenger.seen_until if self.challenger else None
         if current is not None and latest is not None and latest <= current:
             return None, f"the challenger already learnt every labelled row up to {current}"
@@ -370,6 +374,7 @@ class _Run:
             champion=comparison.champion if comparison else None,
             challenger=comparison.challenger if comparison else None,
             difference=comparison.difference if comparison else None,
+            daily=_daily(comparison),
             window_start=self.spans.evaluate_start if self.spans else None,
             window_end=self.spans.evaluate_end if self.spans else None,
             n_rows=scored.paired.rows if scored else self.n_rows,
@@ -408,6 +413,19 @@ class _Run:
             duration_seconds=time.perf_counter() - self.started,
             run_at=datetime.now(UTC),
         )
+
+
+def _daily(comparison: Comparison | None) -> DailyMetric | None:
+    """A card metric's per-day values as the decision records them (None for the others)."""
+    if comparison is None or comparison.daily is None or comparison.cards_per_day is None:
+        return None
+    return DailyMetric(
+        cards_per_day=comparison.cards_per_day,
+        days=[
+            DayValues(day=day, champion=champion, challenger=challenger)
+            for day, (champion, challenger) in sorted(comparison.daily.items())
+        ],
+    )
 
 
 def _record_failure(settings: Settings, decision: ChallengerDecision) -> int | None:

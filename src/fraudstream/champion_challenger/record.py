@@ -3,9 +3,10 @@ PostgreSQL, where the dashboard reads the history, and a run in MLflow's
 ``challenger_experiment``, beside the training runs of the models it compared.
 
 The MLflow run carries the figures as metrics (both metrics and their CIs, the difference, the
-sample, the drift summary), the versions and the action as tags and params, and the whole
-decision as ``decision.json``; it is tagged with the PostgreSQL row's id when there is one. A
-run that failed is an MLflow run with status FAILED and the error as its reason.
+sample, the drift summary), the versions, the action and a card metric's k as tags and params,
+and the whole decision (a card metric's per-day values too) as ``decision.json``; it is tagged
+with the PostgreSQL row's id when there is one. A run that failed is an MLflow run with status
+FAILED and the error as its reason.
 """
 
 from __future__ import annotations
@@ -85,6 +86,7 @@ def log_decision(
         "window_start": decision.window_start,
         "window_end": decision.window_end,
         "action": decision.action,
+        "cards_per_day": decision.daily.cards_per_day if decision.daily else None,
     }
     record = RunRecord(
         name=f"{decision.action}-{decision.champion_version}-vs-{decision.challenger_version}",

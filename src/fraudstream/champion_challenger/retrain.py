@@ -1,8 +1,9 @@
 """Retrain the loser: the trainer's whole pipeline on the recent labelled rows, registered as a
 new version (no alias yet: the job moves the aliases only once everything else succeeded).
 
-The rows: every stored transaction whose label arrived, from ``challenger_train_days`` before
-the end of the evaluation window to its end, plus, when ``challenger_train_history`` names a
+The rows: every stored transaction with a mature label (:class:`TrainingRows`), from
+``challenger_train_days`` before the end of the evaluation window to its end, the analysts'
+decisions since, plus, when ``challenger_train_history`` names a
 data source (the original training file, say), that source's rows from before the recent ones.
 The search budget is ``challenger_search_seconds`` rather than the trainer's own, so that a
 retraining fits in a scheduled cycle. The model is registered with its drift reference (see
@@ -20,9 +21,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
+from fraudstream.champion_challenger.maturity import mature
 from fraudstream.config import Settings
 from fraudstream.registry import Registry
 from fraudstream.schema import KAGGLE_COLUMNS, LABEL_COLUMN, TIMESTAMP_FORMAT
+from fraudstream.spans import Spans
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -49,16 +52,44 @@ class Retrained:
     trained_until: datetime | None
 
 
-def recent_labelled(frame: pd.DataFrame, since: datetime, until: datetime) -> pd.DataFrame:
-    """The Kaggle columns of the labelled rows of ``frame`` with ``since <= time < until``."""
+@dataclass(frozen=True)
+class TrainingRows:
+    """What a retraining learns from (``docs/labels.md``).
+
+    ``labelled``: the rows of ``[train_start, evaluate_end)`` whose chargeback window closed
+    (and analysts' decisions among them); ``fresh``: analysts' decisions after the window's
+    end, which only train; ``context``: every other row read, unlabelled or not yet mature,
+    which only gives the labelled rows their card history. All in the Kaggle columns.
+    """
+
+    labelled: pd.DataFrame
+    fresh: pd.DataFrame
+    context: pd.DataFrame
+
+    @property
+    def latest(self) -> datetime | None:
+        """The latest labelled transaction time the model will have learnt."""
+        times = [f["trans_date_trans_time"].max() for f in (self.labelled, self.fresh) if len(f)]
+        return max(times) if times else None
+
+
+def training_rows(frame: pd.DataFrame, spans: Spans) -> TrainingRows:
+    """Split a stored window into what a retraining may learn from and what only gives
+    history; only mature labels teach (:func:`~.maturity.mature`)."""
     import pandas as pd
 
     times = frame["trans_date_trans_time"]
-    keep = (times >= pd.Timestamp(since)) & (times < pd.Timestamp(until))
-    keep &= frame[LABEL_COLUMN].notna()
-    rows = frame.loc[keep, list(KAGGLE_COLUMNS)].copy()
-    rows[LABEL_COLUMN] = rows[LABEL_COLUMN].astype("int64")
-    return rows.reset_index(drop=True)
+    learn = mature(frame, spans.evaluate_end) & (times >= pd.Timestamp(spans.train_start))
+    fresh = learn & (times >= pd.Timestamp(spans.evaluate_end))
+    columns = list(KAGGLE_COLUMNS)
+
+    def take(mask: pd.Series) -> pd.DataFrame:
+        rows = frame.loc[mask, columns].copy()
+        rows[LABEL_COLUMN] = rows[LABEL_COLUMN].astype("int64")
+        return rows.reset_index(drop=True)
+
+    context = frame.loc[~learn, [c for c in columns if c != LABEL_COLUMN]]
+    return TrainingRows(take(learn & ~fresh), take(fresh), context.reset_index(drop=True))
 
 
 def with_history(recent: pd.DataFrame, source: str, settings: Settings) -> tuple[pd.DataFrame, int]:
@@ -79,7 +110,7 @@ def with_history(recent: pd.DataFrame, source: str, settings: Settings) -> tuple
 
 
 def retrain(
-    recent: pd.DataFrame,
+    rows: TrainingRows,
     settings: Settings,
     registry: Registry,
     *,
@@ -87,7 +118,7 @@ def retrain(
     until: datetime,
     progress: Progress | None = None,
 ) -> Retrained:
-    """Train on ``recent`` (plus the history source of the settings), log the run, register
+    """Train on ``rows`` (plus the history source of the settings), log the run, register
     the model with its drift reference; raise DataRefused when the rows cannot train a model."""
     from fraudstream.trainer.pipeline import train
     from fraudstream.trainer.reference import write_reference
@@ -95,15 +126,25 @@ def retrain(
 
     say = progress or (lambda message: log.info("%s", message))
     source = f"db://labelled?since={since:{_ISO}}&until={until:{_ISO}}"
-    frame = recent
+    frame = rows.labelled
+    if len(rows.fresh):
+        source += f"&fresh={len(rows.fresh)}"
     if settings.challenger.train_history:
-        frame, added = with_history(recent, settings.challenger.train_history, settings)
+        frame, added = with_history(frame, settings.challenger.train_history, settings)
         source = f"{source} + {settings.challenger.train_history}"
         say(f"added {added:,} rows of history from {settings.challenger.train_history}")
-    say(f"retraining on {len(frame):,} rows ({source})")
+    say(f"retraining on {len(frame) + len(rows.fresh):,} rows ({source})")
     budget = settings.replace(train_search_seconds=settings.challenger.search_seconds)
     with tempfile.TemporaryDirectory(prefix="fraudstream-retrain-") as tmp:
-        result = train(frame, budget, source=source, workdir=Path(tmp), progress=say)
+        result = train(
+            frame,
+            budget,
+            source=source,
+            workdir=Path(tmp),
+            progress=say,
+            fresh=rows.fresh,
+            context=rows.context,
+        )
         logged = log_run(result, settings, register_as="none")
     version = registry.register(logged.model_uri, logged.run_id)
     registry.set_run_tag(logged.run_id, TRAINED_BY_TAG, TRAINED_BY)

@@ -55,6 +55,9 @@ def _paired(
     champion_model: Candidate,
     challenger_model: Candidate,
 ) -> Paired:
+    """The rows' labels, amounts, cards and calendar days (of Sparkov's wall-clock transaction
+    time, the day a review team works through) beside both models' scores."""
+    days = np.asarray(rows["trans_date_trans_time"], dtype="datetime64[D]")
     return Paired(
         labels=rows[LABEL_COLUMN].to_numpy(dtype=np.int64),
         amounts=rows["amt"].to_numpy(dtype=np.float64),
@@ -62,6 +65,8 @@ def _paired(
         challenger=np.asarray(challenger, dtype=np.float64),
         champion_threshold=champion_model.model.threshold,
         challenger_threshold=challenger_model.model.threshold,
+        cards=rows["cc_num"].to_numpy(dtype=np.int64),
+        days=days.astype(np.int64),
     )
 
 

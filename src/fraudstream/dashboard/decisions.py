@@ -10,6 +10,7 @@ says "saved" only once the broker has acknowledged the message.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -50,13 +51,15 @@ class DecisionDesk:
         self._lock = threading.Lock()
         self._producer: Producer | None = None
 
-    def publish(self, event: LabelEvent, card: int) -> None:
-        """Send ``event`` keyed by ``card``; raises :class:`BrokerError` when it was not stored."""
+    def publish(self, events: Sequence[LabelEvent], card: int) -> None:
+        """Send ``events`` (one decision: a transaction, and maybe others of the same card's
+        case) keyed by ``card``; raises :class:`BrokerError` when one was not stored."""
         with self._lock:
             producer = self._producer or Producer(self.kafka)
             self._producer = producer
             try:
-                producer.produce(self.topic, event.model_dump_json().encode(), str(card))
+                for event in events:
+                    producer.produce(self.topic, event.model_dump_json().encode(), str(card))
                 producer.flush(self.kafka.timeout_seconds)
             except BrokerError:
                 self._producer = None

@@ -272,6 +272,23 @@ def decisions(db: Reader, limit: int = 100) -> pd.DataFrame:
     return db.frame(_DECISIONS, {"limit": limit})
 
 
+_DECISION_DAYS: Final = """
+SELECT d.day, m.model, m.value, (c.daily ->> 'cards_per_day')::int AS cards_per_day
+FROM challenger_decisions AS c,
+     jsonb_to_recordset(c.daily -> 'days') AS d(day date, champion float8, challenger float8),
+     LATERAL (VALUES ('champion', d.champion), ('challenger', d.challenger)) AS m(model, value)
+WHERE c.id = %(decision)s
+ORDER BY d.day, m.model DESC
+"""
+
+
+def decision_days(db: Reader, decision_id: int) -> pd.DataFrame:
+    """A card-metric decision's figure day by day, one row per day and model (champion first),
+    with the k it was measured at; no rows for a decision on another metric (see
+    ``storage/migrations/0007_decision_daily.sql``)."""
+    return db.frame(_DECISION_DAYS, {"decision": decision_id})
+
+
 _SERVING_VERSIONS: Final = """
 SELECT model_name, model_version, count(*)::bigint AS verdicts,
        count(*) FILTER (WHERE is_fraud_pred = 1)::bigint AS flagged,

@@ -33,6 +33,9 @@ def label_json(trans_num: str, is_fraud: int, labelled_at: float) -> bytes:
         "trans_num": trans_num,
         "is_fraud": 1 if is_fraud else 0,
         "labelled_at": datetime.fromtimestamp(labelled_at, UTC),
+        "source": "chargeback",
+        "author": None,
+        "note": None,
     }
     return orjson.dumps(event, option=orjson.OPT_UTC_Z)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from operator import attrgetter
 from typing import Any, Final, Literal
 
@@ -207,6 +207,23 @@ class MetricEstimate(_Row):
     ci_high: float
 
 
+class DayValues(_Row):
+    """Both models' card metric on one calendar day of the evaluation window."""
+
+    day: date
+    champion: float
+    challenger: float
+
+
+class DailyMetric(_Row):
+    """What a card metric (CP@k/day, the fraud amount in the top k) is made of, day by day:
+    the window's figure is the mean (CP@k) or the sum (amount) of these, and a single bad day
+    shows here where the window's figure would hide it."""
+
+    cards_per_day: int = Field(ge=1, description="k: the cards reviewed each day.")
+    days: list[DayValues]
+
+
 Action = Literal["promoted", "kept", "no_decision", "failed"]
 
 
@@ -240,6 +257,9 @@ class ChallengerDecision(_Row):
         default=None, description="Where the challenger alias points after the run."
     )
     duration_seconds: float | None = Field(default=None, ge=0)
+    daily: DailyMetric | None = Field(
+        default=None, description="The card metrics' per-day values (cp_at_k, amount_at_k)."
+    )
 
 
 class DriftReport(_Row):

@@ -107,9 +107,9 @@ INSERT INTO challenger_decisions (
     challenger_metric, challenger_ci_low, challenger_ci_high,
     window_start, window_end, n_rows, n_frauds, action, reason, drift,
     difference, difference_ci_low, difference_ci_high, scoring,
-    new_champion_version, new_challenger_version, duration_seconds)
+    new_champion_version, new_challenger_version, duration_seconds, daily)
 VALUES (coalesce($1, now()), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-        $17, $18, $19, $20, $21, $22, $23, $24, $25)
+        $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)
 RETURNING id
 """
 _INSERT_DRIFT: Final = """
@@ -337,6 +337,7 @@ class Writer:
             decision.new_champion_version,
             decision.new_challenger_version,
             decision.duration_seconds,
+            _json(decision.daily.model_dump(mode="json") if decision.daily else None),
         )
         return row_id
 

@@ -1,19 +1,30 @@
 """Models: which versions are live, which ones scored, and every champion/challenger decision
-with both metrics and their confidence intervals."""
+with both metrics and their confidence intervals; for a decision on a card metric (CP@k/day,
+the fraud amount in the top k), the days its figure is made of."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any, Final
 
 import altair as alt
 import pandas as pd
 import streamlit as st
 
-from fraudstream.dashboard import queries, ui
+from fraudstream.dashboard import auth, queries, ui
 from fraudstream.errors import FraudstreamError
+
+MODEL_COLOURS: Final = alt.Scale(domain=["champion", "challenger"], range=["#2a6fdb", "#e08a1e"])
+CARD_METRICS: Final = {
+    "cp_at_k": "CP@{k}/day",
+    "amount_at_k": "fraud amount in the top {k} cards a day",
+}
+"""The champion/challenger job's card metrics, titled with the k a decision was measured at
+(the dashboard reads the decisions' rows, not the job's code)."""
 
 
 def main() -> None:
+    auth.require("viewer")
     st.title("Models")
     _aliases()
     window = ui.window_picker("Verdicts of the last", default="24 h", key="models_window")
@@ -80,6 +91,7 @@ def models(window: timedelta) -> None:
     cols[2].metric("Last decision", str(last["action"]))
     cols[3].metric("Champion after the last run", str(last["champion_after"] or "–"))
     _metric_chart(history)
+    _card_metric(history)
     st.dataframe(
         history.drop(columns=["id", "model_name", "metric"]),
         hide_index=True,
@@ -95,7 +107,8 @@ def models(window: timedelta) -> None:
 
 
 def _metric_chart(history: pd.DataFrame) -> None:
-    """Both models' metric per run, with the bootstrap interval as a bar around it."""
+    """Both models' metric per run, with the bootstrap interval as a bar around it; only the
+    runs on the latest measured run's metric (a PR-AUC and an amount share no axis)."""
     frames = []
     for role in ("champion", "challenger"):
         part = history[["run_at", "metric"]].copy()
@@ -109,12 +122,10 @@ def _metric_chart(history: pd.DataFrame) -> None:
     if points.empty:
         st.caption("No run measured both models yet (too few labelled frauds).")
         return
+    points = points[points["metric"] == points["metric"].iloc[0]]
     base = alt.Chart(points).encode(
         x=alt.X("run_at:T", title="run"),
-        color=alt.Color(
-            "model:N",
-            scale=alt.Scale(domain=["champion", "challenger"], range=["#2a6fdb", "#e08a1e"]),
-        ),
+        color=alt.Color("model:N", scale=MODEL_COLOURS),
     )
     bands = base.mark_rule(strokeWidth=3, opacity=0.5).encode(
         y=alt.Y("low:Q", title=str(points["metric"].iloc[0])), y2="high:Q"
@@ -123,6 +134,52 @@ def _metric_chart(history: pd.DataFrame) -> None:
         y="value:Q", tooltip=["run_at", "model", "version", "value", "low", "high"]
     )
     st.altair_chart((bands + dots).properties(height=260), width="stretch")
+
+
+def _card_metric(history: pd.DataFrame) -> None:
+    """When the latest decision that measured both models used a card metric: each model's
+    figure and the difference with their bootstrap intervals, and the figure day by day (a bad
+    day, or a model that wins only on some days, shows here and not in the window's figure)."""
+    measured = history.dropna(subset=["champion_metric", "challenger_metric"])
+    if measured.empty or measured["metric"].iloc[0] not in CARD_METRICS:
+        return
+    last = measured.iloc[0]
+    days = ui.query(queries.decision_days, int(last["id"]))
+    if days.empty:  # recorded before the decisions kept their days
+        return
+    metric = str(last["metric"])
+    title = CARD_METRICS[metric].format(k=int(days["cards_per_day"].iloc[0]))
+    st.subheader(f"{title} at the latest measured decision")
+    cols = st.columns(3)
+    for col, role in zip(cols[:2], ("champion", "challenger"), strict=True):
+        col.metric(
+            f"{role} (version {last[f'{role}_version']})",
+            _with_interval(metric, last, f"{role}_metric", f"{role}_ci"),
+        )
+    cols[2].metric(
+        "difference",
+        _with_interval(metric, last, "difference", "difference_ci"),
+        help="Challenger minus champion, paired bootstrap interval.",
+    )
+    days = days.assign(day=pd.to_datetime(days["day"]))
+    lines = (
+        alt.Chart(days)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("day:T", title="day (transaction time)"),
+            y=alt.Y("value:Q", title=title),
+            color=alt.Color("model:N", scale=MODEL_COLOURS),
+            tooltip=["day", "model", "value"],
+        )
+    )
+    st.altair_chart(lines.properties(height=260), width="stretch")
+
+
+def _with_interval(metric: str, row: Any, value: str, interval: str) -> str:
+    """``value [low, high]``: CP@k as a share, the amount as money."""
+    shown = "{:.4f}" if metric == "cp_at_k" else "{:,.2f}"
+    low, high = row[f"{interval}_low"], row[f"{interval}_high"]
+    return f"{shown.format(row[value])} [{shown.format(low)}, {shown.format(high)}]"
 
 
 main()
