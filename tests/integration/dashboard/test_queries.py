@@ -148,9 +148,9 @@ def test_a_cards_history_is_its_latest_transactions_up_to_the_one_reviewed(
 
 
 def test_my_reviews_and_the_label_that_counts_now(db: ReadOnlyDatabase, seeded: Seeded) -> None:
-    ann = [label for label in seeded.reviews if label.author == "ann"]
-    mine = queries.my_reviews(db, "ann")
-    assert sorted(mine["trans_num"]) == sorted(label.trans_num for label in ann)
+    mine_expected = [label for label in seeded.reviews if label.author == "analyst"]
+    mine = queries.my_reviews(db, "analyst")
+    assert sorted(mine["trans_num"]) == sorted(label.trans_num for label in mine_expected)
     overruled = mine[(mine["counts_source"] == "chargeback") & (mine["counts"] != mine["decision"])]
     assert len(overruled) == 1  # the fixture's one disagreement
     assert set(mine["note"].dropna()) == {"same merchant as last week"}
@@ -167,7 +167,7 @@ def test_the_audit_trail_keeps_every_label_and_names_the_disagreement(
     split = queries.disagreements(db, window)
     charged = seeded.reviews[-1].trans_num
     assert list(split["trans_num"]) == [charged]
-    assert split["decisions"].iloc[0] == "ann: not fraud → chargeback: fraud"
+    assert split["decisions"].iloc[0] == "analyst: not fraud → chargeback: fraud"
     assert (split["counts_source"].iloc[0], split["counts"].iloc[0]) == ("chargeback", 1)
     who = queries.review_summary(db, window).set_index("who")["decisions"].to_dict()
     authors = Counter(str(label.author) for label in seeded.reviews)
