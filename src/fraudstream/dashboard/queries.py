@@ -407,8 +407,7 @@ SELECT s.trans_num, s.cc_num, '…' || right(s.cc_num::text, 4) AS card,
        s.model_version, s.reasons
 FROM scored_transactions AS s
 WHERE s.scored_at >= now() - %(window)s AND s.is_fraud_pred = 1
-  AND NOT EXISTS (SELECT 1 FROM label_decisions AS d
-                  WHERE d.trans_num = s.trans_num AND d.source = 'analyst')
+  AND NOT EXISTS (SELECT 1 FROM labels AS l WHERE l.trans_num = s.trans_num)
   AND NOT s.trans_num = ANY(%(hidden)s)
 ORDER BY s.score DESC, s.scored_at DESC, s.trans_num
 LIMIT %(limit)s
@@ -418,7 +417,8 @@ LIMIT %(limit)s
 def review_queue(
     db: Reader, window: timedelta, hidden: tuple[str, ...] = (), limit: int = 50
 ) -> pd.DataFrame:
-    """Flagged transactions of the window that no analyst has decided yet, highest score first.
+    """Flagged transactions of the window without a label yet (no analyst decided them, and no
+    chargeback arrived), highest score first.
 
     ``hidden`` are those this browser session already decided or skipped: a decision reaches
     PostgreSQL through Kafka a moment later, and the next transaction must show at once.
@@ -430,13 +430,12 @@ _QUEUE_SIZE: Final = """
 SELECT count(*)::bigint AS waiting
 FROM scored_transactions AS s
 WHERE s.scored_at >= now() - %(window)s AND s.is_fraud_pred = 1
-  AND NOT EXISTS (SELECT 1 FROM label_decisions AS d
-                  WHERE d.trans_num = s.trans_num AND d.source = 'analyst')
+  AND NOT EXISTS (SELECT 1 FROM labels AS l WHERE l.trans_num = s.trans_num)
 """
 
 
 def queue_size(db: Reader, window: timedelta) -> int:
-    """How many flagged transactions of the window wait for an analyst."""
+    """How many flagged transactions of the window wait for a label (:func:`review_queue`)."""
     return int(db.frame(_QUEUE_SIZE, {"window": window})["waiting"].iloc[0])
 
 

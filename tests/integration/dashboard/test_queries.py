@@ -112,12 +112,12 @@ def test_each_live_worker_says_what_it_does(db: ReadOnlyDatabase, seeded: Seeded
 # -- review queue and audit trail -----------------------------------------------------------------
 
 
-def test_the_queue_holds_the_flagged_without_an_analysts_decision_highest_score_first(
+def test_the_queue_holds_the_flagged_without_a_label_highest_score_first(
     db: ReadOnlyDatabase, seeded: Seeded
 ) -> None:
     window = timedelta(hours=2)
-    reviewed = {label.trans_num for label in seeded.reviews}
-    waiting = [v for v in seeded.flagged if v.verdict.trans_num not in reviewed]
+    labelled = {label.trans_num for label in seeded.counted_labels()}
+    waiting = [v for v in seeded.flagged if v.verdict.trans_num not in labelled]
     queue = queries.review_queue(db, window, (), limit=1000)
     assert set(queue["trans_num"]) == {v.verdict.trans_num for v in waiting}
     assert list(queue["score"]) == sorted(queue["score"], reverse=True)

@@ -57,8 +57,8 @@ def test_the_queue_shows_the_highest_scored_undecided_transaction_with_its_card(
     seeded: Seeded,
 ) -> None:
     at = open_as("analyst", "review")
-    reviewed = {label.trans_num for label in seeded.reviews}
-    waiting = [v for v in seeded.flagged if v.verdict.trans_num not in reviewed]
+    labelled = {label.trans_num for label in seeded.counted_labels()}
+    waiting = [v for v in seeded.flagged if v.verdict.trans_num not in labelled]
     top = max(waiting, key=lambda v: (v.verdict.score, v.scored_at))
     assert at.metric[0].label == "Score"
     assert at.metric[0].value == f"{top.verdict.score:.3f}"

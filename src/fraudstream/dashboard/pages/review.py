@@ -20,8 +20,8 @@ from fraudstream.dashboard.decisions import DecisionDesk, Verdict, label_event
 from fraudstream.errors import BrokerError
 from fraudstream.features.matrix import haversine_km
 
-HIDDEN = "review_hidden"
-"""Transactions this session decided or skipped: off its queue before PostgreSQL knows."""
+# (a page script shows any bare string as text: comments, not attribute docstrings, here)
+HIDDEN = "review_hidden"  # what this session decided or skipped: off its queue before PG knows
 FAILED = "review_failed"
 
 
@@ -108,7 +108,7 @@ def _queue(identity: auth.Identity, window: timedelta) -> None:
     _transaction(row)
     note_key = f"review_note_{row['trans_num']}"
     st.text_input("Note (optional)", key=note_key, max_chars=500)
-    cols = st.columns([1, 1, 1, 3])
+    cols = st.columns([2, 1.5, 1, 3])
     cols[0].button(
         "Confirm fraud",
         type="primary",
@@ -141,15 +141,15 @@ def _transaction(row: dict[str, Any]) -> None:
     st.subheader(f"{row['card']} · ${row['amt']:,.2f} at {row['merchant']} ({row['category']})")
     where = np.array([[row["lat"], row["long"], row["merch_lat"], row["merch_long"]]], float)
     distance = float(haversine_km(*where.T)[0])
-    cols = st.columns(5)
+    cols = st.columns(4)
     cols[0].metric("Score", f"{row['score']:.3f}", help=f"threshold {row['threshold']:.3f}")
     cols[1].metric("Amount", f"${row['amt']:,.2f}")
     cols[2].metric("Distance home → merchant", f"{distance:,.0f} km")
-    cols[3].metric("Where", f"{row['city']}, {row['state']}")
-    cols[4].metric("Model", f"{row['model_name']} v{row['model_version']}")
+    cols[3].metric("Model version", str(row["model_version"]), help=str(row["model_name"]))
     st.caption(
-        f"Transaction {row['trans_num']} at {row['trans_date_trans_time']:%Y-%m-%d %H:%M:%S} "
-        f"(cardholder's clock), scored {row['scored_at']:%Y-%m-%d %H:%M:%S} UTC"
+        f"Transaction {row['trans_num']} in {row['city']}, {row['state']} at "
+        f"{row['trans_date_trans_time']:%Y-%m-%d %H:%M:%S} (cardholder's clock), scored "
+        f"{row['scored_at']:%Y-%m-%d %H:%M:%S} UTC"
     )
     reasons = pd.DataFrame(row["reasons"] or [], columns=["feature", "contribution"])
     if reasons.empty:
@@ -166,7 +166,7 @@ def _transaction(row: dict[str, Any]) -> None:
             ),
             tooltip=["feature", alt.Tooltip("contribution:Q", format="+.3f")],
         )
-        .properties(height=30 * len(reasons) + 40, title="Why the model flagged it")
+        .properties(height=alt.Step(28), title="Why the model flagged it")
     )
     st.altair_chart(chart, width="stretch")
 

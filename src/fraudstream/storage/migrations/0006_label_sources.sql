@@ -29,7 +29,7 @@ CREATE TABLE label_decisions (
 -- one row per message, whatever the replays
 CREATE UNIQUE INDEX label_decisions_once
     ON label_decisions (trans_num, source, labelled_at, (coalesce(author, '')));
--- the review queue's "not reviewed yet" and the audit page's history of a transaction
+-- the audit page's disagreements: every label of a transaction
 CREATE INDEX label_decisions_trans_num ON label_decisions (trans_num);
 -- "my reviews", and the audit page's newest first
 CREATE INDEX label_decisions_stored_at ON label_decisions (stored_at DESC);
