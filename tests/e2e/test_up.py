@@ -1,13 +1,17 @@
 """`fraudstream up` as a new user runs it: an empty state folder, every component started,
-verdicts flowing to PostgreSQL and to the topic, the dashboard answering, and `down` leaving
-no process behind."""
+verdicts flowing to PostgreSQL and to the topic, an analyst signing in to the dashboard with
+the password `up` printed and confirming a flagged transaction in a real Chromium (the label
+reaches PostgreSQL through Kafka and the stream, with her name), and `down` leaving no process
+behind."""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -15,8 +19,10 @@ import psutil
 import psycopg
 import pytest
 
+from fixtures.browser import Browser
 from fixtures.kafka import drain
 from fraudstream.config import Settings
+from fraudstream.dashboard.auth import WRONG
 from fraudstream.kafka.consumer import Consumer
 from fraudstream.local.components import COMPONENTS
 from fraudstream.local.process import free_port
@@ -25,7 +31,9 @@ from fraudstream.local.stack import read_state
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
-def test_up_scores_the_feed_and_down_stops_everything(tmp_path: Path) -> None:
+def test_up_scores_the_feed_serves_the_review_loop_and_down_stops_everything(
+    tmp_path: Path,
+) -> None:
     home = tmp_path / "state"
     ports = {
         "FRAUD_KAFKA_PORT": str(free_port()),
@@ -74,8 +82,9 @@ def test_up_scores_the_feed_and_down_stops_everything(tmp_path: Path) -> None:
         with Consumer(settings.kafka, "e2e-check") as consumer:
             consumer.subscribe([settings.topics.verdicts])
             assert len(drain(consumer, 100, timeout=60)) >= 100
-        dashboard = httpx.get(f"http://127.0.0.1:{ports['FRAUD_DASHBOARD_PORT']}/_stcore/health")
-        assert dashboard.status_code == 200
+        dashboard = f"http://127.0.0.1:{ports['FRAUD_DASHBOARD_PORT']}"
+        assert httpx.get(f"{dashboard}/_stcore/health").status_code == 200
+        _an_analyst_reviews_in_a_browser(up.stdout + up.stderr, dashboard, url, tmp_path)
         status = subprocess.run(
             [*fraudstream, "status"],
             env=env,
@@ -107,3 +116,62 @@ def test_up_scores_the_feed_and_down_stops_everything(tmp_path: Path) -> None:
         if p.info["cmdline"] and str(home) in " ".join(p.info["cmdline"])
     ]
     assert leftovers == []
+
+
+def _an_analyst_reviews_in_a_browser(printed: str, dashboard: str, url: str, workdir: Path) -> None:
+    """The README's way in: the passwords `up` printed once, a real headless Chromium."""
+    passwords = dict(re.findall(r"^\s+(admin|analyst|viewer)\s+(\S+)\s+\(\1\)$", printed, re.M))
+    assert set(passwords) == {"admin", "analyst", "viewer"}, printed
+    waiting = (
+        "SELECT count(*) FROM scored_transactions AS s WHERE is_fraud_pred = 1"
+        " AND NOT EXISTS (SELECT 1 FROM labels AS l WHERE l.trans_num = s.trans_num)"
+    )
+    _wait(lambda: _one(url, waiting) > 0, "a flagged transaction to review")
+    browser = Browser(workdir)
+    try:
+        with browser.tab() as tab:
+            tab.open(dashboard)
+            assert tab.refused("analyst", "not-" + passwords["analyst"]) == [WRONG]
+            tab.open(dashboard)  # a new browser session
+            tab.sign_in("viewer", passwords["viewer"])
+            assert "Live" in tab.menu()
+            assert "Review queue" not in tab.menu()
+            tab.open(f"{dashboard}/review")  # a link to the queue: sign in, then the queue
+            tab.sign_in("analyst", passwords["analyst"])
+            shown = tab.text()
+            found = re.search(r"Transaction (\w+) in ", shown)
+            assert found is not None, shown
+            trans_num = found.group(1)
+            card = _one(
+                url, "SELECT cc_num FROM scored_transactions WHERE trans_num = %s", trans_num
+            )
+            assert str(card) not in shown  # masked: the last four digits only
+            assert f"…{str(card)[-4:]}" in shown
+            clicked = time.monotonic()
+            tab.click("Confirm fraud")
+            decided = (
+                "SELECT count(*) FROM label_decisions WHERE trans_num = %s"
+                " AND is_fraud = 1 AND source = 'analyst' AND author = 'analyst'"
+            )
+            _wait(lambda: _one(url, decided, trans_num) == 1, "the analyst's label in PostgreSQL")
+            took = time.monotonic() - clicked
+            counted = "SELECT count(*) FROM labels WHERE trans_num = %s"
+            assert _one(url, counted, trans_num) == 1
+            assert trans_num not in tab.text()  # the next transaction is shown at once
+            print(f"decision stored in PostgreSQL {took:.1f} s after the click")
+    finally:
+        browser.close()
+
+
+def _one(url: str, query: str, *params: object) -> int:
+    with psycopg.connect(url) as conn:
+        row = conn.execute(query.encode(), params).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def _wait(check: Callable[[], bool], what: str, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"no {what} within {timeout:.0f} s"
+        time.sleep(0.5)
