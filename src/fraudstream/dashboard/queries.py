@@ -381,10 +381,13 @@ def dead_letter_reasons(db: Reader, window: timedelta, limit: int = 50) -> pd.Da
 
 
 # The payload is shown as text, cut short: it is whatever bytes the producer sent.
-_DEAD_RECENT: Final = """
+# A dead letter's key is the card number, and its payload may hold one: every run of 11 to 19
+# digits (a card number; never a unix time, a zip or an amount) shows its last four only.
+_DEAD_RECENT: Final = r"""
 SELECT failed_at, topic, kafka_partition, kafka_offset, reason,
-       encode(key, 'escape') AS key,
-       encode(substring(payload FROM 1 FOR 160), 'escape') AS payload
+       regexp_replace(encode(key, 'escape'), '\d{7,15}(\d{4})', '…\1', 'g') AS key,
+       regexp_replace(encode(substring(payload FROM 1 FOR 160), 'escape'),
+                      '\d{7,15}(\d{4})', '…\1', 'g') AS payload
 FROM dead_letters
 ORDER BY failed_at DESC, id DESC
 LIMIT %(limit)s
@@ -392,7 +395,8 @@ LIMIT %(limit)s
 
 
 def recent_dead_letters(db: Reader, limit: int = 100) -> pd.DataFrame:
-    """The latest dead letters with their reason, topic position and the payload's start."""
+    """The latest dead letters with their reason, topic position and the payload's start, card
+    numbers masked."""
     return db.frame(_DEAD_RECENT, {"limit": limit})
 
 

@@ -182,6 +182,8 @@ def test_dead_letters_count_each_reason(seeded: Seeded) -> None:
     assert dict(zip(reasons["reason"], reasons["messages"], strict=True)) == dict(DEAD_REASONS)
     assert len(recent) == len(seeded.dead_letters)
     assert recent["payload"].str.contains("trans_num").all()
+    assert (recent["key"] == "…0001").all()  # the key is a card number: its last four only
+    assert not recent.astype(str).apply(lambda c: c.str.contains(r"\d{11}")).any().any()
 
 
 @pytest.mark.usefixtures("app_env")

@@ -15,12 +15,13 @@ from fraudstream.dashboard import auth, queries, ui
 from fraudstream.errors import FraudstreamError
 
 MODEL_COLOURS: Final = alt.Scale(domain=["champion", "challenger"], range=["#2a6fdb", "#e08a1e"])
+# The champion/challenger job's card metrics, titled with the k a decision was measured at (the
+# dashboard reads the decisions' rows, not the job's code). A comment: a page script prints
+# any bare string.
 CARD_METRICS: Final = {
     "cp_at_k": "CP@{k}/day",
     "amount_at_k": "fraud amount in the top {k} cards a day",
 }
-"""The champion/challenger job's card metrics, titled with the k a decision was measured at
-(the dashboard reads the decisions' rows, not the job's code)."""
 
 
 def main() -> None:
