@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fixtures.challenger import challenger_settings, scores_of, store_traffic
+from fixtures.challenger import challenger_settings, drifted_traffic, scores_of, store_traffic
 from fixtures.models import log_small_model
 from fraudstream.champion_challenger.candidates import load_candidate
 from fraudstream.champion_challenger.job import run_once
@@ -196,3 +196,51 @@ def test_analysts_decisions_teach_the_next_challenger_a_new_pattern(
     assert decision.window_start is not None
     assert decision.window_start > challenger.seen_until  # scored on rows it never learnt from
     assert timedelta(0) < decision.window_end - decision.window_start  # type: ignore[operator]
+
+
+def test_no_chargeback_younger_than_its_window_enters_a_decision(
+    small_model: TrainingResult, database_url: str, tmp_path: Path
+) -> None:
+    """Every row gets a chargeback, the young ones early (as the fastest frauds' do), and a few
+    young rows only an analyst's decision: the decision counts the old rows and those few."""
+    wait = 1.0
+    settings = challenger_settings(
+        tmp_path / "registry",
+        database_url,
+        challenger_label_wait_days=wait,
+        challenger_window_days=30,
+        challenger_retrain=False,
+    )
+    log_small_model(small_model, settings, "champion")
+    log_run(small_model, settings, register_as="challenger")
+    traffic = drifted_traffic(9_000)
+    traffic["when"] = pd.to_datetime(traffic["trans_date_trans_time"])
+    store_traffic(
+        settings, traffic, scores_of(small_model.model, traffic), model_version="1", labelled=False
+    )
+    now = traffic["when"].max()
+    young = traffic[traffic["when"] > now - pd.Timedelta(days=wait)]
+    decided = young.sample(25, random_state=3)
+    charged = traffic[~traffic["trans_num"].isin(decided["trans_num"])]
+    at = pd.Timestamp.now(tz="UTC").to_pydatetime()
+    _store_labels(
+        settings,
+        [
+            Label(str(t), int(y), at)  # type: ignore[arg-type]
+            for t, y in zip(charged["trans_num"], charged[LABEL_COLUMN], strict=True)
+        ],
+    )
+    _store_labels(
+        settings,
+        [
+            Label(str(t), int(y), at, "analyst", "analyst")  # type: ignore[arg-type]
+            for t, y in zip(decided["trans_num"], decided[LABEL_COLUMN], strict=True)
+        ],
+    )
+    assert len(young) > 1000  # plenty of young chargebacks that must stay out
+
+    outcome = run_once(settings)
+    decision = outcome.decision
+    assert decision is not None
+    mature_chargebacks = int((traffic["when"] <= now - pd.Timedelta(days=wait)).sum())
+    assert decision.n_rows == mature_chargebacks + len(decided), decision.reason
