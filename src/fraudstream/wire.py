@@ -19,9 +19,11 @@ schema's own words. A valid batch comes back as structs that have every attribut
 
 from __future__ import annotations
 
+import functools
+import operator
 import types
 import typing
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -125,36 +127,53 @@ _COMPARE: Final = {at.Ge: "__ge__", at.Gt: "__gt__", at.Le: "__le__", at.Lt: "__
 _WORDS: Final = {at.Ge: ">=", at.Gt: ">", at.Le: "<=", at.Lt: "<"}
 
 
-def _range_check(
-    model: type[BaseModel],
-) -> Callable[[Any], None] | None:
-    """A ``__post_init__`` enforcing the model's date and time ranges, which msgspec's ``Meta``
-    cannot state; None when the model has none. It runs inside msgspec's decode, so a value out of
-    range is a ``ValidationError`` like any other, and the slow path names the field."""
-    checks: list[tuple[str, str, Any, str]] = []
+@dataclass(frozen=True)
+class RangeCheck:
+    """A date or time bound of a field, which msgspec's ``Meta`` cannot state."""
+
+    field: str
+    compare: str
+    bound: Any
+    problem: str
+
+    def holds(self, value: Any) -> bool:
+        return value is None or bool(getattr(value, self.compare)(self.bound))
+
+
+def range_checks(model: type[BaseModel]) -> tuple[RangeCheck, ...]:
+    """The model's date and time bounds (its numeric ones are msgspec ``Meta``)."""
+    checks: list[RangeCheck] = []
     for name, info in model.model_fields.items():
         for item in _flat_metadata(info.annotation, info.metadata):
             kind = type(item)
             if kind in _COMPARE and not _numeric(_bound(item)):
                 bound = _bound(item)
-                checks.append(
-                    (name, _COMPARE[kind], bound, f"{name} must be {_WORDS[kind]} {bound}")
-                )
+                problem = f"{name} must be {_WORDS[kind]} {bound}"
+                checks.append(RangeCheck(name, _COMPARE[kind], bound, problem))
+    return tuple(checks)
+
+
+def _range_check(model: type[BaseModel]) -> Callable[[Any], None] | None:
+    """A ``__post_init__`` enforcing the model's date and time ranges; None when the model has
+    none. It runs inside msgspec's decode, so a value out of range is a ``ValidationError`` like
+    any other, and the slow path names the field."""
+    checks = range_checks(model)
     if not checks:
         return None
 
     def __post_init__(self: Any) -> None:
-        for name, compare, bound, problem in checks:
-            value = getattr(self, name)
-            if value is not None and not getattr(value, compare)(bound):
-                raise ValueError(problem)
+        for check in checks:
+            if not check.holds(getattr(self, check.field)):
+                raise ValueError(check.problem)
 
     return __post_init__
 
 
 @cache
-def struct_for(model: type[BaseModel]) -> type[msgspec.Struct]:
-    """A msgspec struct with the model's fields, types, defaults and declared bounds."""
+def struct_for(model: type[BaseModel], *, checked: bool = True) -> type[msgspec.Struct]:
+    """A msgspec struct with the model's fields, types, defaults and declared bounds; without
+    its date and time bounds when not ``checked`` (:class:`BatchDecoder` checks those a whole
+    batch at a time)."""
     if model.model_config.get("str_strip_whitespace"):
         raise TypeError(f"{model.__name__}: stripping whitespace has no msgspec equivalent")
     fields: list[tuple[str, Any] | tuple[str, Any, Any]] = []
@@ -164,9 +183,10 @@ def struct_for(model: type[BaseModel]) -> type[msgspec.Struct]:
             fields.append((name, wire))
         else:
             fields.append((name, wire, info.default))
-    check = _range_check(model)
+    check = _range_check(model) if checked else None
     namespace = {"__post_init__": check} if check is not None else None
-    return msgspec.defstruct(f"{model.__name__}Wire", fields, kw_only=True, namespace=namespace)
+    suffix = "Wire" if checked else "WireUnchecked"
+    return msgspec.defstruct(f"{model.__name__}{suffix}", fields, kw_only=True, namespace=namespace)
 
 
 @dataclass(frozen=True)
@@ -176,9 +196,10 @@ class BatchDecoder(Generic[M]):
     model: type[M]
 
     def __post_init__(self) -> None:
-        struct = struct_for(self.model)
+        struct = struct_for(self.model, checked=False)
         object.__setattr__(self, "_fast", msgspec.json.Decoder(list[struct]))  # type: ignore[valid-type]
         object.__setattr__(self, "_exact", TypeAdapter(list[self.model]))  # type: ignore[name-defined]
+        object.__setattr__(self, "_ranges", _batch_ranges(self.model))
 
     def decode(self, body: bytes) -> list[M]:
         """All items, or :class:`InvalidBatch` naming every problem, or :class:`NotJson`."""
@@ -189,6 +210,8 @@ class BatchDecoder(Generic[M]):
         except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
             # msgspec: invalid UTF-8 is a UnicodeDecodeError, deep nesting a RecursionError
             raise NotJson(f"the body is not valid JSON: {exc}") from None
+        if items and not all(ok(items) for ok in self._ranges):  # type: ignore[attr-defined]
+            return self._slow(body)  # names the field and the item out of range
         # Structs with the model's attributes: what every reader of the batch needs.
         return typing.cast(list[M], items)
 
@@ -197,6 +220,38 @@ class BatchDecoder(Generic[M]):
             return typing.cast(list[M], self._exact.validate_json(body))  # type: ignore[attr-defined]
         except ValidationError as exc:
             raise InvalidBatch.from_pydantic(exc) from None
+
+
+def _batch_ranges(model: type[BaseModel]) -> tuple[Callable[[list[Any]], bool], ...]:
+    """For each date or time bound of ``model``, a check of a whole decoded batch at once.
+
+    A required field's values are compared by their ``min`` or ``max`` over ``map(attrgetter)``,
+    which runs in C: a batch of a thousand items pays two passes per field, not a thousand
+    Python calls of a ``__post_init__`` (17 % of the service's CPU, ``docs/profiles``). An
+    optional field is checked item by item, None passing.
+    """
+    checks: list[Callable[[list[Any]], bool]] = []
+    for check in range_checks(model):
+        value = operator.attrgetter(check.field)
+        if model.model_fields[check.field].is_required():
+            extreme = min if check.compare in ("__ge__", "__gt__") else max
+            checks.append(functools.partial(_extreme_holds, check, value, extreme))
+        else:
+            checks.append(functools.partial(_each_holds, check, value))
+    return tuple(checks)
+
+
+def _extreme_holds(
+    check: RangeCheck,
+    value: Callable[[Any], Any],
+    extreme: Callable[[Iterable[Any]], Any],
+    items: list[Any],
+) -> bool:
+    return check.holds(extreme(map(value, items)))
+
+
+def _each_holds(check: RangeCheck, value: Callable[[Any], Any], items: list[Any]) -> bool:
+    return all(map(check.holds, map(value, items)))
 
 
 class InvalidBatch(ValueError):
