@@ -121,7 +121,7 @@ def oidc_identity(user: Mapping[str, object], settings: DashboardSettings) -> Id
     if not name:
         return None
     listed = settings.oidc_roles.get(email) if user.get("email_verified") is not False else None
-    role = settings.oidc_default_role  # BROKEN on purpose
+    role = listed or settings.oidc_default_role
     if role == "none":
         return None
     return Identity(name=name, role=role, via="oidc")

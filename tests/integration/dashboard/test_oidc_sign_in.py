@@ -99,9 +99,7 @@ def sign_out_through(tab: Tab, provider: MockProvider, dashboard_url: str) -> No
 
 
 def signed_in_line(tab: Tab) -> str | None:
-    return next(
-        (line for line in tab.text().splitlines() if line.startswith("Signed in as")), None
-    )
+    return next((line for line in tab.text().splitlines() if line.startswith("Signed in as")), None)
 
 
 def title(tab: Tab) -> str:
