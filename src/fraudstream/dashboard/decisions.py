@@ -17,7 +17,7 @@ from typing import Literal
 from fraudstream.config import KafkaSettings
 from fraudstream.errors import BrokerError
 from fraudstream.kafka.producer import Producer
-from fraudstream.schema import LabelEvent
+from fraudstream.schema import NOTE_MAX, LabelEvent
 
 Verdict = Literal["fraud", "not_fraud"]
 
@@ -25,14 +25,15 @@ Verdict = Literal["fraud", "not_fraud"]
 def label_event(
     trans_num: str, verdict: Verdict, author: str, note: str = "", now: datetime | None = None
 ) -> LabelEvent:
-    """The label an analyst's decision becomes; a blank note is no note."""
+    """The label an analyst's decision becomes; a blank note is no note, a long one is cut to
+    the contract's length (a case's note carries the reviewed transaction's id before it)."""
     return LabelEvent(
         trans_num=trans_num,
         is_fraud=1 if verdict == "fraud" else 0,
         labelled_at=now or datetime.now(UTC),
         source="analyst",
         author=author,
-        note=note.strip() or None,
+        note=note.strip()[:NOTE_MAX] or None,
     )
 
 

@@ -22,6 +22,10 @@ def test_a_decision_is_an_analysts_label_that_the_sink_parses_back() -> None:
     assert event.note == "card tested at three gas stations"
     assert label_event("t-1", "not_fraud", "ann", "   ", NOW).note is None
     assert label_event("t-1", "not_fraud", "ann", now=NOW).is_fraud == 0
+    # a case's note (the reviewed transaction's id, then the analyst's 500 characters) fits
+    long = label_event("t-2", "fraud", "ann", "same case as t-1: " + "x" * NOTE_MAX, NOW)
+    assert long.note is not None
+    assert len(long.note) == NOTE_MAX
 
 
 def test_a_label_without_source_is_a_chargeback_as_the_topic_always_said() -> None:

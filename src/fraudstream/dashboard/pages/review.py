@@ -1,5 +1,6 @@
 """Review queue: the flagged transactions no analyst has decided, highest score first, one at a
-time with what a decision needs; each decision becomes a label on Kafka (``decisions``).
+time with what a decision needs; each decision becomes a label on Kafka
+(:mod:`fraudstream.dashboard.decisions`).
 
 Keyboard first: F confirms fraud, N says not fraud, S skips (Streamlit ignores the keys while
 the note field has the focus). The next transaction shows as soon as the broker has the label.
