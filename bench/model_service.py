@@ -141,19 +141,19 @@ def main() -> None:
                 # the decoders alone, at batch 1,000
                 body = batches(1000, 1, seed=99)[0]
                 fast = statistics.median(timed(lambda: decoder.decode(body), 2.0))
-                # the fast path as it was: every item's date bounds in a __post_init__
+                # the fast path as it was: each item's dates and texts checked one by one
                 checked = msgspec.json.Decoder(list[struct_for(PredictItem)])  # type: ignore[valid-type]
                 per_item = statistics.median(timed(lambda: checked.decode(body), 2.0))
                 slow = statistics.median(timed(lambda: exact.validate_json(body), 2.0))
                 results["decode_batch_1000_ms"] = {
                     "msgspec_fast_path": fast * 1000,
-                    "msgspec_per_item_date_checks": per_item * 1000,
+                    "msgspec_per_item_checks": per_item * 1000,
                     "pydantic_validate_json": slow * 1000,
                 }
-                results["batch_date_checks_speedup"] = per_item / fast
+                results["batch_checks_speedup"] = per_item / fast
                 print(
                     f"decode 1,000 items: {fast * 1000:.2f} ms, {per_item / fast:.2f}x faster"
-                    " than checking each item's dates",
+                    " than checking each item's dates and texts",
                     flush=True,
                 )
 

@@ -2,7 +2,8 @@
 
 100,000 Sparkov-shaped scored transactions go through ``Repository.store_verdicts`` three ways:
 new rows in one call, new rows in batches the size of the stream's (``--batch``), and the same
-rows again (a replay: every row already stored). The baseline, measured in the same run on the
+rows again (a replay: every row already stored); then the batches once more without the Review
+queue's card-history index, whose cost is the ratio. The baseline, measured in the same run on the
 same server, is asyncpg's binary COPY of the same records straight into a copy of the table
 (same columns, constraints and indexes): the fastest a write can be, without idempotence.
 
@@ -145,6 +146,14 @@ async def one_round(url: str, rows: list[ScoredTransaction], batch: int) -> dict
         assert stored == len(rows), stored
         seconds["store_existing_batched"], stored = await timed(in_batches)
         assert stored == 0, stored
+
+        # what the Review queue's card-history index (migration 0006) costs the stream's store:
+        # the same batches once more, on an empty table without it
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute("TRUNCATE scored_transactions")
+            admin.execute("DROP INDEX scored_transactions_card")
+        seconds["store_new_batched_without_card_index"], stored = await timed(in_batches)
+        assert stored == len(rows), stored
     return seconds
 
 
@@ -161,7 +170,11 @@ async def run(args: argparse.Namespace) -> None:
 
     median = {k: statistics.median(r[k] for r in rounds) for k in rounds[0]}
     rates = {k: round(args.rows / v) for k, v in median.items()}
+    index_cost = statistics.median(
+        r["store_new_batched"] / r["store_new_batched_without_card_index"] for r in rounds
+    )
     result = {
+        "card_index_slowdown": round(index_cost, 3),
         "rows": args.rows,
         "batch": args.batch,
         "rounds": args.rounds,
@@ -179,6 +192,7 @@ async def run(args: argparse.Namespace) -> None:
     path = write_result("storage_store_verdicts", result)
     print(f"median rows/s: {rates}")
     print(f"ratio to a raw COPY: {result['ratio_to_baseline_copy']}")
+    print(f"batched store with / without the card-history index: {index_cost:.3f}")
     print(f"wrote {path}")
 
 

@@ -59,6 +59,10 @@ MUTATIONS: list[tuple[str, Any]] = [
     ("trans_date_trans_time", "0001-01-01 00:00:00"),
     ("trans_date_trans_time", "2100-01-01 00:00:00"),
     ("dob", "1899-12-31"),
+    # the rules a batch checks at once (wire.BATCH_PATTERNS, dates): caught on both paths too
+    ("category", "\u00a0\u2003"),  # white space beyond ASCII is blank too
+    ("first", "Ann\x00"),
+    ("city", "\x00"),
 ]
 
 
@@ -72,6 +76,14 @@ def test_each_rule_refuses_on_both_paths(field: str, value: Any) -> None:
     assert [p.field for p in error.problems] == [field]
     with pytest.raises(ValueError, match=field):
         Transaction.model_validate(bad)
+
+
+def test_a_valid_batch_stays_on_the_fast_path_and_a_false_nul_alarm_is_accepted() -> None:
+    [fast] = decoder.decode(orjson.dumps([GOOD]))
+    assert not isinstance(fast, Transaction)  # a struct: the batch checks passed it
+    text = {**GOOD, "street": "12 Backslash\\u0000 Road"}  # the text "\u0000", not a NUL
+    [slow] = decoder.decode(orjson.dumps([text]))
+    assert slow.street == "12 Backslash\\u0000 Road"
 
 
 def test_foreign_forms_take_the_slow_path_and_are_accepted() -> None:
