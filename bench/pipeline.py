@@ -763,7 +763,7 @@ def main() -> None:
                         if "latency" not in parts:
                             break
                         print(
-                            f"latency at {rate:,.0f} tx/s offered, attempt period ≥ {window} s...",
+                            f"latency at {rate:,.0f} tx/s offered, batch window {window} s...",
                             flush=True,
                         )
                         point = latency(paced, url, rate, args.seconds, args.workers, folder)

@@ -71,26 +71,21 @@ class Pending(Generic[T]):
                 self.high_water = max(self.high_water, len(self._entries))
             self._changed.notify_all()
 
-    async def wait_batch(self, size: int, seconds: float, since: float | None = None) -> None:
-        """Wait for something pending; then, until ``size`` entries are pending or ``seconds``
-        have passed since ``since`` (the event loop's time when the previous attempt started).
+    async def wait_batch(self, size: int, seconds: float) -> None:
+        """Wait for something pending, then, when ``seconds`` > 0, until ``size`` entries are
+        pending or ``seconds`` passed.
 
-        So ``seconds`` is the least time between the starts of two attempts, not a wait added to
-        each: a scorer idle for longer starts at once with whatever is pending (a quiet stream
-        answers as fast as with no wait at all), a busy one starts at most every ``seconds``
-        (the batch then holds what ``seconds`` of traffic brings, and the fixed costs of an
-        attempt, a request, a PostgreSQL commit and a Kafka transaction, are paid that often at
-        most). ``seconds`` 0: attempts back to back, each batch whatever arrived meanwhile
-        (dynamic batching, as Triton and BentoML do).
-        """
+        With ``seconds`` 0 the batch is whatever is pending when the scorer is free (dynamic
+        batching, as Triton and BentoML do): an attempt starts at once, and the entries that
+        arrived during the previous attempt make the next batch. Fixed costs per attempt (a
+        request, a PostgreSQL commit, a Kafka transaction) are paid once per batch, and a quiet
+        stream still answers within ``seconds``."""
         async with self._changed:
             await self._changed.wait_for(lambda: bool(self._entries))
-            now = asyncio.get_running_loop().time()
-            left = seconds if since is None else since + seconds - now
-            if left <= 0:
+            if seconds <= 0:
                 return
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(left):
+                async with asyncio.timeout(seconds):
                     await self._changed.wait_for(lambda: len(self._entries) >= size)
 
     def _done(self, entry: Entry[T]) -> bool:

@@ -275,12 +275,8 @@ class Scorer:
 
     async def run(self) -> None:
         """Attempt, and after a failure back off and attempt again, until cancelled."""
-        loop = asyncio.get_running_loop()
-        started: float | None = None
         while True:
-            size, period = self.stream.batch_size, self.stream.batch_seconds
-            await self.pending.wait_batch(size, period, started)
-            started = loop.time()
+            await self.pending.wait_batch(self.stream.batch_size, self.stream.batch_seconds)
             async with self.lock:
                 batch = self.pending.snapshot()
                 metrics.PENDING.set(len(batch))

@@ -82,26 +82,3 @@ async def test_with_a_window_a_batch_waits_for_more_until_it_is_full() -> None:
     assert not waiting.done()  # three of five, the window still open
     await pending.put(entries(0, range(3, 5)))
     await asyncio.wait_for(waiting, 1.0)
-
-
-async def test_an_idle_scorer_starts_at_once_whatever_the_period() -> None:
-    pending: Pending[None] = Pending(100)
-    long_ago = asyncio.get_running_loop().time() - 60.0  # the previous attempt's start
-    await pending.put(entries(0, range(3)))
-    await asyncio.wait_for(pending.wait_batch(50, 1.0, since=long_ago), 0.5)
-
-
-async def test_a_busy_scorer_starts_a_period_after_the_previous_start() -> None:
-    pending: Pending[None] = Pending(100)
-    loop = asyncio.get_running_loop()
-    just_now = loop.time()
-    await pending.put(entries(0, range(3)))
-    waiting = asyncio.create_task(pending.wait_batch(50, 0.2, since=just_now))
-    await asyncio.sleep(0.05)
-    assert not waiting.done()  # three of fifty, and the period not over
-    await asyncio.wait_for(waiting, 1.0)
-    assert loop.time() - just_now >= 0.2
-    # a full batch does not wait for the period's end
-    full = asyncio.create_task(pending.wait_batch(5, 60.0, since=loop.time()))
-    await pending.put(entries(0, range(3, 5)))
-    await asyncio.wait_for(full, 1.0)
