@@ -284,6 +284,12 @@ class StreamSettings(Section):
         description="The worker's event loop: uvloop costs Faust ~13 % less CPU per message "
         "(MEASURED.md); asyncio is the fallback where uvloop is not installed.",
     )
+    fast_drain: bool = Field(
+        default=True,
+        description="Faust's fetch loop hands a message straight to the stream when that cannot "
+        "wait, instead of racing every delivery against a rebalance (stream_processor/drain.py, "
+        "docs/faust-drain.md). false: Faust's own loop, unchanged.",
+    )
     metrics_port: int = Field(
         default=9108,
         ge=1,

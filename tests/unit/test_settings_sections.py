@@ -72,6 +72,7 @@ VARIABLES = [
     ("FRAUD_STREAM_TRANSACTION_TIMEOUT_SECONDS", "10.01", "stream.transaction_timeout_seconds"),
     ("FRAUD_STREAM_WEB_PORT", "6067", "stream.web_port"),
     ("FRAUD_STREAM_LOOP", "asyncio", "stream.loop"),
+    ("FRAUD_STREAM_FAST_DRAIN", "false", "stream.fast_drain"),
     ("FRAUD_STREAM_METRICS_PORT", "9109", "stream.metrics_port"),
     ("FRAUD_SIM_SEED", "43", "simulator.seed"),
     ("FRAUD_SIM_CUSTOMERS", "2001", "simulator.customers"),
