@@ -13,8 +13,10 @@ processes. Measured in one run:
    each worker, the producer) is read from /proc: the budget that decides what to cut;
 2. **Faust's own ceiling**: the same number of workers running an agent that only iterates over
    the same topic (``noack_take`` + ack, as the stream does), timed the same way beside a live
-   producer, and again on a topic filled beforehand; and a plain aiokafka ``getmany`` loop (the
-   client under Faust) on a filled topic, the raw ceiling;
+   producer, and again on a topic filled beforehand; each twice, with Faust configured as the
+   stream runs it (uvloop, the draining fetch loop, no Monitor) and with Faust's defaults; and a
+   plain aiokafka ``getmany`` loop (the client under Faust) on a filled topic, the raw ceiling;
+   ``--compare-drain`` also measures the sustained pipeline with Faust's own fetch loop;
 3. **a naive consumer**: one confluent-kafka consumer that posts each transaction to the model
    service on its own and inserts its verdict on its own;
 4. **latency at offered rates**: for each rate, a producer paced at it for ``--seconds``; the
@@ -57,6 +59,7 @@ from fraudstream.config import Settings
 from fraudstream.kafka.admin import ensure_topics, topic_specs
 from fraudstream.kafka.consumer import Consumer
 from fraudstream.kafka.producer import Producer
+from fraudstream.local.components import settings_env
 from fraudstream.local.kafka import kafka_spec
 from fraudstream.local.postgres import postgres_spec
 from fraudstream.local.process import ManagedProcess, free_port
@@ -329,6 +332,11 @@ def sustained(
     }
 
 
+CEILINGS = (
+    (False, "_defaults", "Faust's defaults (asyncio, its fetch loop, Monitor)"),
+    (True, "", "Faust as the stream runs it (uvloop, draining loop, no Monitor)"),
+)
+"""The two Faust ceilings: (stream's configuration?, result-key suffix, what it is)."""
 ALL_PARTS = frozenset({"sustained", "poisoned", "ceilings", "naive", "latency"})
 PROFILE_SECONDS = 15
 """How long py-spy samples: the load of a sustained run lasts about 20 s."""
@@ -367,16 +375,34 @@ def hottest(stacks: Path, top: int = 15) -> list[tuple[str, float]]:
     return [(frame, samples / total) for frame, samples in ranked]
 
 
-def _ceiling_workers(run: Settings, n_workers: int, folder: Path, tag: str) -> list[Process]:
+def _ceiling_workers(
+    run: Settings, n_workers: int, folder: Path, tag: str, stream_faust: bool
+) -> list[Process]:
+    """The iterating workers, each with its share of the partitions when this returns (a
+    worker that joins late would leave the other to read alone, then force a rebalance)."""
+    for stale in [
+        folder / f"{tag}.go",
+        *folder.glob(f"{tag}-*.assigned"),
+        *folder.glob(f"{tag}-*.count"),
+    ]:
+        stale.unlink(missing_ok=True)  # an earlier variant's
     procs = []
     for i in range(n_workers):
         env = {
+            "CEILING_GO_FILE": str(folder / f"{tag}.go"),
             "CEILING_APP_ID": run.stream.app_id,
             "CEILING_BROKER": run.kafka.bootstrap_servers,
             "CEILING_DATADIR": str(folder / f"{tag}-data-{i}"),
             "CEILING_TOPIC": run.topics.transactions,
             "CEILING_COUNT_FILE": str(folder / f"{tag}-{i}.count"),
         }
+        if stream_faust:  # the stream's own configuration, read from its variables
+            home = run.replace(home=folder / f"{tag}-data-{i}")
+            env |= {
+                **settings_env(home),
+                "CEILING_STREAM_FAUST": "1",
+                "FAUST_LOOP": run.stream.loop,
+            }
         argv = [
             sys.executable,
             str(Path(__file__).with_name("_faust_ceiling.py")),
@@ -386,7 +412,28 @@ def _ceiling_workers(run: Settings, n_workers: int, folder: Path, tag: str) -> l
             "warn",
         ]
         procs.append(Process(argv, folder / f"{tag}-{i}.log", env))
+    try:
+        _wait_shared(procs, [folder / f"{tag}-{i}.assigned" for i in range(n_workers)], run)
+    except BaseException:
+        for proc in procs:
+            proc.stop()
+        raise
+    (folder / f"{tag}.go").touch()  # all joined: start reading
     return procs
+
+
+def _wait_shared(procs: list[Process], files: list[Path], run: Settings) -> None:
+    deadline = time.monotonic() + 120
+    while True:
+        shares = [int(f.read_text() or 0) if f.exists() else 0 for f in files]
+        if min(shares) > 0 and sum(shares) == run.topics.transactions_partitions:
+            return
+        for i, proc in enumerate(procs):
+            if proc.proc.poll() is not None:
+                raise RuntimeError(f"ceiling worker {i} exited; see {proc.log}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the ceiling workers never shared the partitions: {shares}")
+        time.sleep(0.05)
 
 
 def _counts(folder: Path, tag: str, n_workers: int) -> list[int]:
@@ -402,11 +449,14 @@ def _check_ceiling(procs: list[Process], shares: list[int]) -> None:
             raise RuntimeError(f"ceiling worker {i} saw nothing; see {proc.log}")
 
 
-def faust_ceiling(settings: Settings, n: int, n_workers: int, folder: Path) -> dict[str, Any]:
+def faust_ceiling(
+    settings: Settings, n: int, n_workers: int, folder: Path, *, stream_faust: bool
+) -> dict[str, Any]:
     """The same workers' shape, doing nothing but iterate, beside a live producer: messages
-    seen per second between the first and the last of the ``n``."""
+    seen per second between the first and the last of the ``n``. ``stream_faust``: Faust as
+    the stream configures it; otherwise Faust's defaults."""
     run = fresh_topics(settings)
-    procs = _ceiling_workers(run, n_workers, folder, "ceiling")
+    procs = _ceiling_workers(run, n_workers, folder, "ceiling", stream_faust)
 
     def seen() -> int:
         return sum(_counts(folder, "ceiling", n_workers))
@@ -444,33 +494,60 @@ def faust_ceiling(settings: Settings, n: int, n_workers: int, folder: Path) -> d
     return {"messages": n, "seconds": took, "per_s": n / took, "per_worker": shares}
 
 
+PREFILL_TIMES = 3
+"""The prefilled topic holds the ``n`` messages this many times over: a fast Faust reads 150,000
+in about three seconds, too short a window for counts written every half second."""
+
+
 def faust_ceiling_prefilled(
-    settings: Settings, n: int, n_workers: int, folder: Path
+    settings: Settings, n: int, n_workers: int, folder: Path, *, stream_faust: bool
 ) -> dict[str, Any]:
-    """The same iterating workers on a topic filled beforehand (no producer beside them):
-    timed from the moment every worker has seen messages (all joined, no rebalance left) to
-    the last of the ``n``."""
+    """The same iterating workers on a topic filled beforehand (no producer beside them), at
+    their steady rate: all joined before any reads, timed from when every worker has seen
+    messages until 90 % of what was left had been seen; each must have read in that window."""
     run = fresh_topics(settings)
-    produce(run, messages(n, seed=2))
-    procs = _ceiling_workers(run, n_workers, folder, "prefilled")
+    batch = messages(n, seed=2)
+    for _ in range(PREFILL_TIMES):
+        produce(run, batch)
+    total = n * PREFILL_TIMES
+    procs = _ceiling_workers(run, n_workers, folder, "prefilled", stream_faust)
+
+    def counts() -> list[int]:
+        return _counts(folder, "prefilled", n_workers)
+
     try:
         deadline = time.monotonic() + 120
-        while min(_counts(folder, "prefilled", n_workers)) == 0:
+        while min(counts()) == 0:
             if time.monotonic() > deadline:
                 raise RuntimeError("the prefilled ceiling workers never all consumed")
             time.sleep(0.01)
-        base, started = sum(_counts(folder, "prefilled", n_workers)), time.monotonic()
-        while sum(_counts(folder, "prefilled", n_workers)) < n:
-            if time.monotonic() - started > n / 500 + 120:
+        first, started = counts(), time.monotonic()
+        samples, changed = [(started, sum(first))], started
+        while time.monotonic() - changed < 1.5:  # until nothing new for 1.5 s: drained
+            if time.monotonic() - started > total / 500 + 120:
                 raise RuntimeError("the prefilled ceiling workers never finished")
-            time.sleep(0.01)
-        took = time.monotonic() - started
-        shares = _counts(folder, "prefilled", n_workers)
+            time.sleep(0.05)
+            now, seen_now = time.monotonic(), sum(counts())
+            if seen_now != samples[-1][1]:
+                samples.append((now, seen_now))
+                changed = now
+        end_at = sum(first) + 0.9 * (samples[-1][1] - sum(first))
+        t90, c90 = next((t, c) for t, c in samples if c >= end_at)
+        shares = counts()
         _check_ceiling(procs, shares)
+        if any(later <= earlier for later, earlier in zip(shares, first, strict=True)):
+            raise RuntimeError(f"a worker read nothing in the steady window: {first} -> {shares}")
     finally:
         for proc in procs:
             proc.stop()
-    return {"messages": n - base, "seconds": took, "per_s": (n - base) / took, "per_worker": shares}
+    seen = c90 - sum(first)
+    return {
+        "messages": seen,
+        "seconds": t90 - started,
+        "per_s": seen / (t90 - started),
+        "topic_messages": total,
+        "per_worker": shares,
+    }
 
 
 def raw_ceiling(settings: Settings, n: int) -> dict[str, Any]:
@@ -624,6 +701,12 @@ def ratios(results: dict[str, Any]) -> dict[str, float]:
         "pipeline_over_faust_ceiling": ("sustained", "faust_ceiling"),
         "pipeline_over_faust_ceiling_prefilled": ("sustained", "faust_ceiling_prefilled"),
         "faust_prefilled_over_raw": ("faust_ceiling_prefilled", "raw_ceiling"),
+        "faust_stream_over_defaults": (
+            "faust_ceiling_prefilled",
+            "faust_ceiling_prefilled_defaults",
+        ),
+        "faust_stream_over_defaults_live": ("faust_ceiling", "faust_ceiling_defaults"),
+        "fast_drain_over_faust_drain": ("sustained", "sustained_faust_drain"),
         "pipeline_over_naive": ("sustained", "naive"),
         "poisoned_over_clean": ("poisoned", "sustained"),
         "uvloop_over_asyncio": ("sustained", "sustained_asyncio"),
@@ -654,6 +737,12 @@ def main() -> None:
         default="uvloop",
         help="FRAUD_STREAM_LOOP of the workers; several (comma-separated) measure the sustained "
         "throughput with each, the first being the headline",
+    )
+    parser.add_argument(
+        "--compare-drain",
+        action="store_true",
+        help="measure the sustained throughput again with Faust's own fetch loop "
+        "(FRAUD_STREAM_FAST_DRAIN=false) in the same run",
     )
     parser.add_argument(
         "--profile",
@@ -732,6 +821,19 @@ def main() -> None:
                         )
                         results[f"sustained_{loop}"] = other
                         print(f"  {other['per_s']:,.0f} tx/s", flush=True)
+                    if args.compare_drain:
+                        print("sustained throughput, Faust's own fetch loop...", flush=True)
+                        other = sustained(
+                            settings.replace(stream_fast_drain=False),
+                            url,
+                            args.messages,
+                            args.workers,
+                            folder,
+                            pids=pids,
+                        )
+                        results["sustained_faust_drain"] = other
+                        print(f"  {other['per_s']:,.0f} tx/s", flush=True)
+                        print(f"  CPU µs per transaction: {other['cpu_us_per_transaction']}")
                 if "poisoned" in parts:
                     print(f"sustained with {args.poison:.1%} poison...", flush=True)
                     results["poisoned"] = sustained(
@@ -739,16 +841,19 @@ def main() -> None:
                     )
                     print(f"  {results['poisoned']['per_s']:,.0f} tx/s", flush=True)
                 if "ceilings" in parts:
-                    print("Faust's own ceiling...", flush=True)
-                    results["faust_ceiling"] = faust_ceiling(
-                        settings, args.messages, args.workers, folder
-                    )
-                    print(f"  {results['faust_ceiling']['per_s']:,.0f} msg/s", flush=True)
-                    print("Faust's own ceiling on a prefilled topic...", flush=True)
-                    results["faust_ceiling_prefilled"] = faust_ceiling_prefilled(
-                        settings, args.messages, args.workers, folder
-                    )
-                    print(f"  {results['faust_ceiling_prefilled']['per_s']:,.0f} msg/s", flush=True)
+                    for stream_faust, suffix, what in CEILINGS:
+                        print(f"Faust's own ceiling, {what}...", flush=True)
+                        live = faust_ceiling(
+                            settings, args.messages, args.workers, folder, stream_faust=stream_faust
+                        )
+                        results[f"faust_ceiling{suffix}"] = live
+                        print(f"  {live['per_s']:,.0f} msg/s", flush=True)
+                        print(f"Faust's own ceiling, {what}, on a prefilled topic...", flush=True)
+                        filled = faust_ceiling_prefilled(
+                            settings, args.messages, args.workers, folder, stream_faust=stream_faust
+                        )
+                        results[f"faust_ceiling_prefilled{suffix}"] = filled
+                        print(f"  {filled['per_s']:,.0f} msg/s", flush=True)
                     print("raw aiokafka getmany, one consumer, prefilled...", flush=True)
                     results["raw_ceiling"] = raw_ceiling(settings, args.messages)
                     print(f"  {results['raw_ceiling']['per_s']:,.0f} msg/s", flush=True)
