@@ -446,7 +446,10 @@ def _check_ceiling(procs: list[Process], shares: list[int]) -> None:
         if proc.proc.poll() is not None:
             raise RuntimeError(f"ceiling worker {i} exited; see {proc.log}")
         if shares[i] <= 0:
-            raise RuntimeError(f"ceiling worker {i} saw nothing; see {proc.log}")
+            assigned = proc.log.with_suffix(".assigned")
+            held = assigned.read_text() if assigned.exists() else "none"
+            log = proc.log.read_text()[-2000:]
+            raise RuntimeError(f"ceiling worker {i} saw nothing (partitions: {held}):\n{log}")
 
 
 def faust_ceiling(
