@@ -37,6 +37,7 @@ import argparse
 import asyncio
 import contextlib
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -228,6 +229,8 @@ def stage_seconds(ports: list[int]) -> dict[str, float]:
             if sample.name == "fraudstream_stream_stage_seconds_total":
                 stage = sample.labels["stage"]
                 totals[stage] = totals.get(stage, 0.0) + sample.value
+            elif sample.name == "fraudstream_stream_raced_deliveries_total":
+                totals["raced_deliveries"] = totals.get("raced_deliveries", 0.0) + sample.value
             elif sample.name == "fraudstream_stream_batch_size_count":
                 attempts += sample.value
             elif sample.name == "fraudstream_stream_batch_size_sum":
@@ -330,6 +333,49 @@ def sustained(
         "per_s": rows / span,
         "stage_seconds": stages,
     }
+
+
+def compare_drain(
+    settings: Settings,
+    url: str,
+    args: argparse.Namespace,
+    folder: Path,
+    pids: dict[str, int],
+    first: dict[str, Any],
+) -> dict[str, Any]:
+    """The sustained run with Faust's own fetch loop against the draining one, alternated over
+    ``args.rounds`` rounds after ``first`` (a draining run): this machine's speed drifts by a
+    third between runs minutes apart, so one pair proves little."""
+    runs: dict[str, list[dict[str, Any]]] = {"draining": [first], "faust": []}
+    for r in range(2 * args.rounds - 1):
+        loop = "faust" if r % 2 == 0 else "draining"
+        print(f"sustained throughput, {loop} fetch loop (round {r // 2 + 1})...", flush=True)
+        run = sustained(
+            settings.replace(stream_fast_drain=loop == "draining"),
+            url,
+            args.messages,
+            args.workers,
+            folder,
+            pids=pids,
+        )
+        runs[loop].append(run)
+        print(
+            f"  {run['per_s']:,.0f} tx/s, {run['cpu_us_per_transaction_total']:.0f} µs", flush=True
+        )
+    summary = {
+        loop: {
+            "per_s": [r["per_s"] for r in done],
+            "cpu_us_per_transaction_total": [r["cpu_us_per_transaction_total"] for r in done],
+            "worker_cpu_us_per_transaction": [
+                sum(v for k, v in r["cpu_us_per_transaction"].items() if k.startswith("worker"))
+                for r in done
+            ],
+            "raced_deliveries": [r["stage_seconds"].get("raced_deliveries", 0.0) for r in done],
+        }
+        for loop, done in runs.items()
+    }
+    medians = {loop: statistics.median(v["per_s"]) for loop, v in summary.items()}
+    return {**summary, "median_per_s": medians, "ratio": medians["draining"] / medians["faust"]}
 
 
 CEILINGS = (
@@ -709,7 +755,6 @@ def ratios(results: dict[str, Any]) -> dict[str, float]:
             "faust_ceiling_prefilled_defaults",
         ),
         "faust_stream_over_defaults_live": ("faust_ceiling", "faust_ceiling_defaults"),
-        "fast_drain_over_faust_drain": ("sustained", "sustained_faust_drain"),
         "pipeline_over_naive": ("sustained", "naive"),
         "poisoned_over_clean": ("poisoned", "sustained"),
         "uvloop_over_asyncio": ("sustained", "sustained_asyncio"),
@@ -746,6 +791,12 @@ def main() -> None:
         action="store_true",
         help="measure the sustained throughput again with Faust's own fetch loop "
         "(FRAUD_STREAM_FAST_DRAIN=false) in the same run",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="with --compare-drain: runs of each loop, alternated",
     )
     parser.add_argument(
         "--profile",
@@ -825,18 +876,9 @@ def main() -> None:
                         results[f"sustained_{loop}"] = other
                         print(f"  {other['per_s']:,.0f} tx/s", flush=True)
                     if args.compare_drain:
-                        print("sustained throughput, Faust's own fetch loop...", flush=True)
-                        other = sustained(
-                            settings.replace(stream_fast_drain=False),
-                            url,
-                            args.messages,
-                            args.workers,
-                            folder,
-                            pids=pids,
+                        results["drain_rounds"] = compare_drain(
+                            settings, url, args, folder, pids, results["sustained"]
                         )
-                        results["sustained_faust_drain"] = other
-                        print(f"  {other['per_s']:,.0f} tx/s", flush=True)
-                        print(f"  CPU µs per transaction: {other['cpu_us_per_transaction']}")
                 if "poisoned" in parts:
                     print(f"sustained with {args.poison:.1%} poison...", flush=True)
                     results["poisoned"] = sustained(
@@ -887,6 +929,8 @@ def main() -> None:
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)
     results["ratios"] = ratios(results)
+    if "drain_rounds" in results:
+        results["ratios"]["draining_over_faust_loop_median"] = results["drain_rounds"]["ratio"]
     if "sustained" in results:
         stages = {k: v for k, v in results["sustained"]["stage_seconds"].items() if k in STAGES}
         total = sum(stages.values()) or 1.0

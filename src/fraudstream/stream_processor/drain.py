@@ -28,6 +28,8 @@ from faust.transport.drivers import aiokafka
 from faust.types import TP, Message
 from faust.types.transports import ConsumerCallback
 
+from fraudstream.stream_processor import metrics
+
 FAUST_VERSION: Final = "0.15.3"
 """The faust-streaming release this loop was read from (pyproject pins it)."""
 YIELD_EVERY: Final = 100
@@ -59,6 +61,7 @@ class DrainingConsumer(aiokafka.Consumer):
         if self.can_deliver_without_waiting(message.tp):
             await callback(message)
         else:
+            metrics.RACED.inc()
             await self.wait_first(callback(message), self.suspend_flow.wait())
 
     async def _drain_messages(self, fetcher: Any) -> None:  # Faust's loop, one call changed

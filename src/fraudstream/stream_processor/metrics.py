@@ -42,6 +42,11 @@ SUSPECTS = Gauge(
 STATE = Gauge(
     "fraudstream_stream_state", "1 for what the worker is doing now, 0 for the others", ["state"]
 )
+RACED = Counter(
+    "fraudstream_stream_raced_deliveries_total",
+    "Messages Faust's fetch loop handed over racing a rebalance, because the delivery could "
+    "wait (a full stream buffer, flow control): the rest go directly (drain.py)",
+)
 PENDING = Gauge("fraudstream_stream_pending", "Transactions pulled from Kafka, not yet done")
 LAG = Gauge("fraudstream_stream_lag", "Messages behind the end of the topic", ["partition"])
 BATCH = Histogram(
