@@ -62,7 +62,7 @@ VARIABLES = [
     ("FRAUD_SERVICE_CORS_ORIGINS", '["http://a.example"]', "service.cors_origins"),
     ("FRAUD_STREAM_APP_ID", "value-x", "stream.app_id"),
     ("FRAUD_STREAM_BATCH_SIZE", "2001", "stream.batch_size"),
-    ("FRAUD_STREAM_BATCH_SECONDS", "0.06", "stream.batch_seconds"),
+    ("FRAUD_STREAM_BATCH_SECONDS", "0.05", "stream.batch_seconds"),
     ("FRAUD_STREAM_MAX_PENDING", "20001", "stream.max_pending"),
     ("FRAUD_STREAM_SESSION_TIMEOUT_SECONDS", "60.01", "stream.session_timeout_seconds"),
     ("FRAUD_STREAM_RETRY_BASE_SECONDS", "0.21", "stream.retry_base_seconds"),
