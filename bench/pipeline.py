@@ -740,6 +740,13 @@ def latency(
         "seconds_with_a_latency_over_250_ms": slow_seconds,
         "attempts": attempts["attempts"],
         "mean_batch": attempts["mean_batch"],
+        # where an attempt's wall time goes (warm-up included): what a transaction that arrives
+        # during an attempt waits out before its own
+        "stage_ms_per_attempt": {
+            k: attempts[k] / attempts["attempts"] * 1000
+            for k in STAGES
+            if attempts.get("attempts") and attempts.get(k)
+        },
         "batch_sizes": sizes,
     }
 
