@@ -137,7 +137,9 @@ def test_worker_killed_between_store_and_commit_replays_without_duplicates(
     )
     stack = Pipeline(settings, tmp_path)
     try:
-        records = stack.transactions(8_000)
+        # enough for a backlog to outlast the first freezes: the stream scores ~5,000 tx/s alone
+        # and finished 8,000 before a freeze could land right after one of its commits
+        records = stack.transactions(24_000)
         stack.service()
         first = stack.worker()
         stack.produce(records)
