@@ -471,7 +471,7 @@ def _ceiling_workers(
 def _wait_shared(procs: list[Process], files: list[Path], run: Settings) -> None:
     deadline = time.monotonic() + 120
     while True:
-        shares = [int(f.read_text() or 0) if f.exists() else 0 for f in files]
+        shares = _numbers(files)
         if min(shares) > 0 and sum(shares) == run.topics.transactions_partitions:
             return
         for i, proc in enumerate(procs):
@@ -483,7 +483,11 @@ def _wait_shared(procs: list[Process], files: list[Path], run: Settings) -> None
 
 
 def _counts(folder: Path, tag: str, n_workers: int) -> list[int]:
-    files = [folder / f"{tag}-{i}.count" for i in range(n_workers)]
+    return _numbers([folder / f"{tag}-{i}.count" for i in range(n_workers)])
+
+
+def _numbers(files: list[Path]) -> list[int]:
+    """The number each ceiling worker last wrote to its file (0 before it wrote one)."""
     return [int(f.read_text() or 0) if f.exists() else 0 for f in files]
 
 
