@@ -123,11 +123,14 @@ def build_app(settings: Settings) -> faust.App:
                 event.ack()
             yield None
 
-    @app.on_partitions_assigned.connect
+    @app.on_rebalance_complete.connect
     async def assigned(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
-        """Sent by Faust with the partitions assigned."""
-        if args:
-            await pipeline.assigned(args[0])
+        """Sent by Faust's recovery after each rebalance, and awaited before it seeks to the
+        committed offsets and resumes the flow. Not ``on_partitions_assigned``: Faust sends
+        that beside the recovery, which may resume the flow first; events of a partition kept
+        through the rebalance then reached ``Pending`` while it still held the partition for
+        revoked, and were dropped (docs/stream.md, "What is done never comes back")."""
+        await pipeline.assigned(app.consumer.assignment())
 
     @app.on_partitions_revoked.connect
     async def revoked(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:

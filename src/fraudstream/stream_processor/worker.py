@@ -114,12 +114,11 @@ class Pipeline(Service):
         return behind
 
     async def assigned(self, partitions: Collection[Any]) -> None:
-        """The partitions Faust assigned: their committed offsets become the floors below which
-        an event is done (see :mod:`.pending`)."""
+        """The consumer's partitions after a rebalance, before Faust resumes the flow (see
+        ``app.py``): their committed offsets become the floors below which an event is done,
+        and ``Pending`` takes their events again (see :mod:`.pending`)."""
         topic = self.settings.topics.transactions
-        # with what the consumer holds now: a partition kept through the rebalance is ours too
-        held = {*partitions, *self.consumer().assignment()}
-        ours = sorted((tp.topic, tp.partition) for tp in held if tp.topic == topic)
+        ours = sorted((tp.topic, tp.partition) for tp in partitions if tp.topic == topic)
         floors: Offsets = {}
         if self.scorer is not None and ours:
             producer = self.scorer.publisher.producer
