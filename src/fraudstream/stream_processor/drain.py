@@ -1,4 +1,4 @@
-"""Faust's fetch loop without a task race per message: the one change this project makes to Faust.
+"""Faust's fetch loop without a task race per message, and its seek after a rebalance mended.
 
 Faust's consumer hands every fetched message to the conductor through
 ``wait_first(callback(message), suspend_flow.wait())``: the delivery raced against the event a
@@ -12,7 +12,11 @@ conductor not rebuilding its callback map, and room in the queue of every channe
 feeds. Otherwise it races exactly as Faust does. Both paths deliver the same messages in the same
 order; read offsets, gaps, the ``commit_every`` commit and acknowledgements stay Faust's, because
 the loop is Faust 0.15.3's ``Consumer._drain_messages`` with that one call changed.
-``docs/faust-drain.md`` shows the change as it would be proposed upstream;
+:meth:`DrainingConsumer.perform_seek` mends a second thing, a Faust bug: after a rebalance it
+also seeks the partitions with nothing committed to their start, which Faust leaves where they
+were (docs/stream.md says how that lost a kept partition's events; with
+``FRAUD_STREAM_FAST_DRAIN=false`` Faust's own consumer runs, without this mend).
+``docs/faust-drain.md`` shows the loop change as it would be proposed upstream;
 ``tests/unit/stream_processor/test_drain.py`` fails when Faust's version or any of the methods
 this relies on changes, so an upgrade cannot silently run a stale copy.
 """
