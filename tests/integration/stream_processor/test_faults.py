@@ -245,8 +245,8 @@ def test_a_rebalance_that_waits_on_the_committed_offsets_keeps_every_partition(
     """A zombie's open transaction holds the group's offsets of every partition, so each
     worker's read of its floors at the rebalance waits (until its bound, 10 s). The partitions
     the first worker keeps must be read again from the start (nothing is committed), and only
-    once the assignment reached ``Pending``: with either missing, 3,054 of 6,000 were stored
-    and the rest never (as in a CI run without the zombie)."""
+    once the assignment reached ``Pending``: with either missing the kept partitions never came
+    back (3,054 of 6,000 stored, as in a CI run without the zombie)."""
     records = pipeline.transactions(6_000)
     first = pipeline.worker()
     pipeline.produce(records)
