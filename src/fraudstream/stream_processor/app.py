@@ -25,6 +25,7 @@ from fraudstream.stream_processor import metrics
 from fraudstream.stream_processor.drain import DrainingTransport
 from fraudstream.stream_processor.incoming import Incoming, entries
 from fraudstream.stream_processor.pending import Pending
+from fraudstream.stream_processor.seek import SeekingTransport
 from fraudstream.stream_processor.worker import Pipeline
 
 STREAM_BUFFER: Final = 65_536
@@ -37,7 +38,8 @@ needs a window: without one a take waits for a full batch)."""
 
 
 class _App(faust.App):
-    """Faust's app with the draining consumer (:mod:`.drain`) unless switched off, and without
+    """Faust's app with the draining consumer (:mod:`.drain`), or when that is switched off
+    Faust's own loop in the seeking consumer (:mod:`.seek`, a rebalance's seek mended), and without
     Faust's Monitor sensor: it records every event's timings for Faust's web statistics, which
     the stream does not serve (its metrics are Prometheus'), at a cost on every message."""
 
@@ -46,9 +48,8 @@ class _App(faust.App):
         super().__init__(*args, **kwargs)
 
     def _new_transport(self) -> TransportT:
-        if not self._fast_drain:
-            return super()._new_transport()
-        return DrainingTransport(self.conf.broker_consumer, self)
+        transport = DrainingTransport if self._fast_drain else SeekingTransport
+        return transport(self.conf.broker_consumer, self)
 
     def on_init_dependencies(self) -> Iterable[ServiceT]:
         dependencies = super().on_init_dependencies()  # adds the Monitor to the sensors

@@ -1,4 +1,4 @@
-"""Faust's fetch loop without a task race per message, and its seek after a rebalance mended.
+"""Faust's fetch loop without a task race per message.
 
 Faust's consumer hands every fetched message to the conductor through
 ``wait_first(callback(message), suspend_flow.wait())``: the delivery raced against the event a
@@ -11,11 +11,9 @@ consumer's flow and the app's flow control active, the producer buffer under its
 conductor not rebuilding its callback map, and room in the queue of every channel the partition
 feeds. Otherwise it races exactly as Faust does. Both paths deliver the same messages in the same
 order; read offsets, gaps, the ``commit_every`` commit and acknowledgements stay Faust's, because
-the loop is Faust 0.15.3's ``Consumer._drain_messages`` with that one call changed.
-:meth:`DrainingConsumer.perform_seek` mends a second thing, a Faust bug: after a rebalance it
-also seeks the partitions with nothing committed to their start, which Faust leaves where they
-were (docs/stream.md says how that lost a kept partition's events; with
-``FRAUD_STREAM_FAST_DRAIN=false`` Faust's own consumer runs, without this mend).
+the loop is Faust 0.15.3's ``Consumer._drain_messages`` with that one call changed. It builds on
+:class:`~.seek.SeekingConsumer` (the seek after a rebalance mended), as Faust's own loop does
+when ``FRAUD_STREAM_FAST_DRAIN=false``.
 ``docs/faust-drain.md`` shows the loop change as it would be proposed upstream;
 ``tests/unit/stream_processor/test_drain.py`` fails when Faust's version or any of the methods
 this relies on changes, so an upgrade cannot silently run a stale copy.
@@ -27,12 +25,12 @@ import asyncio
 from typing import Any, Final, cast
 
 from faust.transport.conductor import Conductor
-from faust.transport.consumer import CONSUMER_FETCHING, ensure_TP
-from faust.transport.drivers import aiokafka
+from faust.transport.consumer import CONSUMER_FETCHING
 from faust.types import TP, Message
 from faust.types.transports import ConsumerCallback
 
 from fraudstream.stream_processor import metrics
+from fraudstream.stream_processor.seek import SeekingConsumer, SeekingTransport
 
 FAUST_VERSION: Final = "0.15.3"
 """The faust-streaming release this loop was read from (pyproject pins it)."""
@@ -40,8 +38,8 @@ YIELD_EVERY: Final = 100
 """Messages delivered between two passes through the event loop (Faust's figure)."""
 
 
-class DrainingConsumer(aiokafka.Consumer):
-    """Faust's aiokafka consumer whose fetch loop delivers without a race when it cannot wait."""
+class DrainingConsumer(SeekingConsumer):
+    """The seeking consumer whose fetch loop delivers without a race when it cannot wait."""
 
     def can_deliver_without_waiting(self, tp: TP) -> bool:
         """Whether the conductor's delivery of a message of ``tp`` would finish without
@@ -67,35 +65,6 @@ class DrainingConsumer(aiokafka.Consumer):
         else:
             metrics.RACED.inc()
             await self.wait_first(callback(message), self.suspend_flow.wait())
-
-    async def perform_seek(self) -> None:
-        """Faust's seek to the committed offsets after a rebalance, and to the start of each
-        partition where none is committed.
-
-        Faust seeks only where the committed offset is above 0. A partition the worker keeps
-        through a rebalance keeps its fetch position, past every event it had fetched; the
-        rebalance dropped those (Faust's buffers cleared, the stream's pending set emptied), so
-        with nothing committed yet they were never fetched again, and the partition stood
-        still until the next rebalance (a CI run: 2,946 of 6,000 never scored). The start is
-        where Faust's ``earliest`` reset would go; a compacted or expired start is reset there
-        by the client."""
-        committed = await self.seek_to_committed()
-        self._read_offset.update(
-            {
-                tp: offset if offset is not None and offset >= 0 else None
-                for tp, offset in committed.items()
-            }
-        )
-        self._committed_offset.update(
-            {
-                ensure_TP(tp): offset or None
-                for tp, offset in committed.items()
-                if offset is not None
-            }
-        )
-        for tp, offset in committed.items():
-            if not offset:  # None or 0: Faust's seek left the position where it was
-                await self.seek(ensure_TP(tp), 0)
 
     async def _drain_messages(self, fetcher: Any) -> None:  # Faust's loop, one call changed
         callback = self.callback
@@ -148,7 +117,7 @@ class DrainingConsumer(aiokafka.Consumer):
             self.diag.unset_flag(CONSUMER_FETCHING)
 
 
-class DrainingTransport(aiokafka.Transport):
+class DrainingTransport(SeekingTransport):
     """Faust's aiokafka transport with :class:`DrainingConsumer`."""
 
     Consumer = DrainingConsumer

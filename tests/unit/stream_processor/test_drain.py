@@ -24,6 +24,7 @@ from mode.utils.queues import FlowControlEvent
 from fraudstream.config import Settings
 from fraudstream.stream_processor.app import build_app
 from fraudstream.stream_processor.drain import FAUST_VERSION, DrainingConsumer
+from fraudstream.stream_processor.seek import SeekingConsumer
 
 pytestmark = pytest.mark.unit
 
@@ -41,7 +42,7 @@ RELIED_ON: dict[str, tuple[Callable[..., Any], str]] = {
     "mode FlowControlEvent.is_active": (FlowControlEvent.is_active, "262016a21cfe93de"),
     # the race the direct path skips
     "mode Service.wait_first": (Service.wait_first, "feade6a31f8a6789"),
-    # the seek after a rebalance drain.py restates, to the start where nothing is committed
+    # the seek after a rebalance seek.py restates, to the start where nothing is committed
     "faust Consumer.perform_seek": (Consumer.perform_seek, "0e8c130ff4b0afd8"),
     # awaits on_rebalance_complete (the worker's assignment) before it seeks and resumes
     "faust Recovery._resume_streams": (Recovery._resume_streams, "d986a6710c1aca98"),
@@ -82,11 +83,12 @@ async def test_the_app_runs_the_draining_consumer_without_faust_s_monitor(app: f
     assert app.monitor not in set(app.sensors)
 
 
-async def test_off_the_app_runs_faust_s_own_consumer(tmp_path: Path) -> None:
+async def test_off_the_app_runs_faust_s_own_loop_with_the_seek_mended(tmp_path: Path) -> None:
     settings = Settings(_env_file=None, home=tmp_path, stream_fast_drain=False)
     consumer = build_app(settings).consumer
-    assert isinstance(consumer, aiokafka.Consumer)
+    assert isinstance(consumer, SeekingConsumer)
     assert not isinstance(consumer, DrainingConsumer)
+    assert type(consumer)._drain_messages is Consumer._drain_messages
 
 
 async def test_direct_only_while_nothing_on_the_delivery_path_can_wait(app: faust.App) -> None:
@@ -144,3 +146,26 @@ async def test_deliver_races_as_faust_does_when_it_could_wait(
     # Faust's race: the suspended flow wins, the delivery waiting on a full buffer is abandoned
     await consumer.deliver(callback, message)
     assert raced == [2]
+
+
+async def test_the_seek_after_a_rebalance_sends_partitions_with_nothing_committed_to_the_start(
+    app: faust.App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    consumer: SeekingConsumer = app.consumer
+    never, zero, past = TP("tx", 0), TP("tx", 1), TP("tx", 2)
+    sought: list[tuple[TP, int]] = []
+
+    async def seek_to_committed() -> dict[TP, int | None]:
+        return {never: None, zero: 0, past: 7}
+
+    async def seek(tp: TP, offset: int) -> None:
+        sought.append((tp, offset))
+
+    monkeypatch.setattr(consumer, "seek_to_committed", seek_to_committed)
+    monkeypatch.setattr(consumer, "seek", seek)
+    await consumer.perform_seek()
+    # Faust's own seek (inside seek_to_committed) covers the partition with 7 committed
+    assert sorted(sought) == [(never, 0), (zero, 0)]
+    assert consumer._read_offset[past] == 7
+    assert consumer._read_offset[never] is None
+    assert consumer._committed_offset[past] == 7
