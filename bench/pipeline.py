@@ -22,9 +22,12 @@ processes. Measured in one run:
 4. **latency at offered rates**: for each rate, a producer paced at it for ``--seconds``; the
    percentiles of (stored_at - produced_at) of those rows, read from PostgreSQL, and of
    produced to visible on the verdicts topic for a ``read_committed`` consumer (what a
-   downstream reader waits for). With several ``--batch-seconds``, each rate is measured with
-   each rule in turn. Run alone (``--parts latency``), the first points meet a broker whose JIT
-   is still compiling (half its CPU in the first minute was the C2 compiler thread);
+   downstream reader waits for), and each process's share of a core while the producer is
+   paced (the load's CPU budget) and the pauses of the workers' and the service's garbage
+   collectors meanwhile. With several ``--batch-seconds`` or ``--freeze-heap true,false``, each
+   rate is measured with each rule in turn. Run alone (``--parts latency``), a first point is
+   measured and thrown away: it meets a broker whose JIT is still compiling (half its CPU in the
+   first minute was the C2 compiler thread);
 5. **where the time goes**: the stream's per-stage wall-time counters, scraped from the workers.
 
 Every process is checked alive at the end and doing its share (each ceiling worker counted
@@ -60,6 +63,7 @@ from prometheus_client.samples import Sample
 
 from _common import RESULTS, versions, write_result
 from _stack import Process, registered_model, start_service
+from fraudstream import heap
 from fraudstream.config import Settings
 from fraudstream.kafka.admin import ensure_topics, topic_specs
 from fraudstream.kafka.consumer import Consumer
@@ -195,9 +199,11 @@ def workers(settings: Settings, n: int, folder: Path, tag: str) -> list[tuple[Pr
     return started
 
 
-def metric_samples(port: int, prefix: str = "fraudstream_stream_") -> list[Sample]:
-    """The samples a worker's /metrics exposes under ``prefix``, parsed by prometheus_client."""
-    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+def metric_samples(port: int | str, prefix: str = "fraudstream_stream_") -> list[Sample]:
+    """The samples a worker's /metrics (its port) or the service's (its URL) exposes under
+    ``prefix``, parsed by prometheus_client."""
+    base = port if isinstance(port, str) else f"http://127.0.0.1:{port}"
+    text = httpx.get(f"{base}/metrics", timeout=5).text
     return [
         sample
         for family in text_string_to_metric_families(text)
@@ -244,6 +250,42 @@ def stage_seconds(ports: list[int]) -> dict[str, float]:
     return totals
 
 
+GcTotals = dict[str, tuple[float, float, float]]
+"""Generation -> (collections, seconds in them, collections of at most 10 ms)."""
+
+
+def gc_totals(targets: list[int] | list[str]) -> GcTotals:
+    """The cyclic garbage collector's pauses so far in these processes (workers' metrics ports,
+    or the service's URL), by generation, summed over them."""
+    found: dict[str, list[float]] = {}
+    for target in targets:
+        for sample in metric_samples(target, "fraudstream_gc_pause_seconds"):
+            figures = found.setdefault(sample.labels["generation"], [0.0, 0.0, 0.0])
+            if sample.name.endswith("_count"):
+                figures[0] += sample.value
+            elif sample.name.endswith("_sum"):
+                figures[1] += sample.value
+            elif sample.name.endswith("_bucket") and float(sample.labels["le"]) == 0.01:
+                figures[2] += sample.value  # cumulative: every pause of at most 10 ms
+    return {generation: (f[0], f[1], f[2]) for generation, f in sorted(found.items())}
+
+
+def gc_pauses(before: GcTotals, after: GcTotals) -> dict[str, dict[str, float]]:
+    """The pauses between two readings (the paced load, not the start, whose imports and
+    model load trigger full collections of everything): how many, their mean, how many
+    stood the event loop still for more than 10 ms."""
+    pauses = {}
+    for generation, (count, seconds, short) in after.items():
+        was = before.get(generation, (0.0, 0.0, 0.0))
+        n = count - was[0]
+        pauses[generation] = {
+            "pauses": n,
+            "mean_ms": (seconds - was[1]) / n * 1000 if n else 0.0,
+            "over_10_ms": n - (short - was[2]),
+        }
+    return pauses
+
+
 def batch_sizes(ports: list[int]) -> dict[str, float]:
     """How many attempts had a batch of at most each bucket's size (not cumulative), summed over
     the workers: the batch-size distribution that a load produced."""
@@ -263,6 +305,9 @@ WARM_SECONDS = 3
 """The first seconds of a paced run (cold caches, first requests), left out of the steady
 percentiles; the whole-run percentiles keep them."""
 QUANTILES = (0.5, 0.95, 0.99)
+WARM_UP_SECONDS = 30.0
+"""The paced load thrown away before the latency points when the run has no sustained part to
+warm the broker's JIT up."""
 SETTLE_SECONDS = 12.0
 """Time for every worker to join the group before the timed load arrives: a rebalance in the
 middle of a measurement would be timed as a pause of the pipeline."""
@@ -739,7 +784,13 @@ def visible_ms(url: str, seen: dict[str, float]) -> list[float]:
 
 
 def latency(
-    settings: Settings, url: str, rate: float, seconds: float, n_workers: int, folder: Path
+    settings: Settings,
+    url: str,
+    rate: float,
+    seconds: float,
+    n_workers: int,
+    folder: Path,
+    pids: dict[str, int] | None = None,
 ) -> dict[str, Any]:
     run = fresh_topics(settings)
     reset(url)
@@ -752,12 +803,23 @@ def latency(
         with Producer(run.kafka) as producer:
             settle(run, url, producer)
             batch = messages(int(rate * seconds), seed=int(rate))
+            everyone = {
+                **(pids or {}),
+                **{f"worker-{i}": p.proc.pid for i, (p, _) in enumerate(procs)},
+            }
+            ports = [port for _, port in procs]
+            gc_before = gc_totals(ports), gc_totals([settings.service.base_url])
+            cpu_before, started = cpu_seconds(everyone), time.perf_counter()
+            this = psutil.Process()  # the producer and the reader
+            mine = sum(this.cpu_times()[:2])
             sent_in = produce(run, batch, rate, producer)
+            cpu_after, loaded = cpu_seconds(everyone), time.perf_counter() - started
+            mine = sum(this.cpu_times()[:2]) - mine
+            gc_after = gc_totals(ports), gc_totals([settings.service.base_url])
         wait_stored(url, len(batch), timeout=seconds * 10 + 60)
         reader.wait_for(len(batch) + 100, timeout=30)  # the warm-up's verdicts too
         check_workers(procs, f"rate {rate:,.0f}")
         visible = visible_ms(url, reader.seen)
-        ports = [port for _, port in procs]
         sizes, attempts = batch_sizes(ports), stage_seconds(ports)
         with psycopg.connect(url) as conn:
             row = conn.execute(
@@ -792,6 +854,7 @@ def latency(
     slow_seconds = [(round(float(t - start)), round(float(ms))) for t, ms in worst if ms > 250]
     return {
         "batch_seconds": run.stream.batch_seconds,
+        "freeze_heap": run.freeze_heap,
         "offered_per_s": rate,
         "sent_per_s": len(batch) / sent_in,
         "achieved_per_s": row[1] / float(row[2]),
@@ -817,6 +880,17 @@ def latency(
             if attempts.get("attempts") and attempts.get(k)
         },
         "batch_sizes": sizes,
+        # while the producer was paced
+        "gc_pauses": {
+            "workers": gc_pauses(gc_before[0], gc_after[0]),
+            "service": gc_pauses(gc_before[1], gc_after[1]),
+        },
+        # while the producer was paced: each process's share of one core, the benchmark's own
+        # (producer and reader) included; 200 % is the whole machine
+        "cpu_percent_of_a_core": {
+            **{name: (cpu_after[name] - cpu_before[name]) / loaded * 100 for name in cpu_before},
+            "producer+reader": mine / loaded * 100,
+        },
     }
 
 
@@ -850,6 +924,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--poison", type=float, default=0.001, help="share of poison messages")
     parser.add_argument("--keep", action="store_true", help="keep the folder (logs) after")
+    parser.add_argument(
+        "--freeze-heap",
+        default="true",
+        help="FRAUD_FREEZE_HEAP of the workers at the latency points: true, false, or both "
+        "(true,false) to measure each rate with each in turn",
+    )
     parser.add_argument(
         "--batch-seconds",
         default=None,
@@ -912,6 +992,10 @@ def main() -> None:
                 conn.execute(_REFUSE_POISON)
             service, service_url = start_service(settings, folder / "service.log")
             settings = settings.replace(model_service_url=service_url)
+            # this process paces the producer and stamps what the reader sees: its own
+            # collector's pauses (a trained model's objects, mlflow's modules) are not the
+            # pipeline's latency
+            heap.freeze()
             try:
                 results: dict[str, Any] = {"workers": args.workers, "parts": sorted(parts)}
                 pids = {
@@ -984,18 +1068,27 @@ def main() -> None:
                     print(f"  {results['naive']['per_s']:,.0f} tx/s", flush=True)
                 results["latency"] = []
                 rules = [
-                    settings.replace(stream_batch_seconds=window)
+                    settings.replace(stream_batch_seconds=window, freeze_heap=freeze == "true")
                     for window in windows or [settings.stream.batch_seconds]
+                    for freeze in args.freeze_heap.split(",")
                 ]
+                rates = [float(r) for r in args.rates.split(",")]
+                if "latency" in parts and "sustained" not in parts:
+                    # a broker just started still compiles (half its CPU in the first minute
+                    # was the JIT): a point measured then is the JIT's, so one is thrown away
+                    print(f"warming the broker up at {rates[0]:,.0f} tx/s (discarded)...")
+                    warm = latency(rules[0], url, rates[0], WARM_UP_SECONDS, args.workers, folder)
+                    results["latency_warm_up"] = warm
+                    print(f"  stored p99 {warm['p99_ms']:.0f} ms", flush=True)
                 # each rate with each rule in turn: neighbours in time share the machine's mood
-                for rate in (float(r) for r in args.rates.split(",")):
+                for rate in rates:
                     for paced in rules if "latency" in parts else []:
                         print(
                             f"latency at {rate:,.0f} tx/s offered, batch window "
-                            f"{paced.stream.batch_seconds} s...",
+                            f"{paced.stream.batch_seconds} s, heap frozen: {paced.freeze_heap}...",
                             flush=True,
                         )
-                        point = latency(paced, url, rate, args.seconds, args.workers, folder)
+                        point = latency(paced, url, rate, args.seconds, args.workers, folder, pids)
                         results["latency"].append(point)
                         print(
                             f"  stored p50 {point['p50_ms']:.0f} ms, p99 {point['p99_ms']:.0f} ms;"
@@ -1004,6 +1097,11 @@ def main() -> None:
                             f" {point['mean_batch']:.0f}",
                             flush=True,
                         )
+                        cpu = point["cpu_percent_of_a_core"]
+                        shares = ", ".join(f"{k} {v:.0f}" for k, v in cpu.items())
+                        print(f"  CPU, % of a core: {shares}; all {sum(cpu.values()):.0f}")
+                        for who, pauses in point["gc_pauses"].items():
+                            print(f"  GC pauses, {who}: {pauses}", flush=True)
             finally:
                 service.stop()
     finally:

@@ -32,7 +32,7 @@ LAYERS: Final[list[tuple[str, list[str]]]] = [
     ("data", ["sources", "simulator"]),
     ("doors to external systems", ["kafka", "storage", "registry"]),
     ("contracts", ["spans", "artifact", "features", "wire", "dead_letters", "quality", "stats"]),
-    ("foundation", ["schema", "backoff", "config", "logs", "errors"]),
+    ("foundation", ["schema", "backoff", "config", "logs", "heap", "errors"]),
 ]
 """Top first. A component may import only components of lower layers, or of its own layer
 when it is listed further right (``schema`` may import ``errors``, never the reverse)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 from fastapi import FastAPI
@@ -31,10 +31,15 @@ from fraudstream.storage.repository import Repository
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings, source: ModelSource | None = None) -> FastAPI:
+def create_app(
+    settings: Settings,
+    source: ModelSource | None = None,
+    started: Callable[[], None] = lambda: None,
+) -> FastAPI:
     """The FastAPI app. ``source`` defaults to the MLflow registry of the settings; tests that
     run the service in-process pass a source holding one model they trained, so no MLflow
-    server is needed. Shadow scores always go to the PostgreSQL of the settings."""
+    server is needed. Shadow scores always go to the PostgreSQL of the settings. ``started``
+    is called once the champion is loaded (or known to be missing), before the first request."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -52,6 +57,7 @@ def create_app(settings: Settings, source: ModelSource | None = None) -> FastAPI
             await watcher.sync()
             if live.champion is None:
                 log.warning("no champion loaded yet; /readyz answers 503 until one is")
+            started()
             tasks = [watcher.start(), asyncio.create_task(shadow.run(), name="shadow")]
             try:
                 yield

@@ -36,7 +36,11 @@ def serve(
 
 
 def app_from_env() -> object:
-    """uvicorn's factory: each worker process builds its app from the environment."""
+    """uvicorn's factory: each worker process builds its app from the environment, its heap
+    frozen once the champion is loaded (:mod:`fraudstream.heap`)."""
+    from fraudstream import heap
     from fraudstream.model_service.app import create_app
 
-    return create_app(load_settings())
+    heap.watch_collector()
+    settings = load_settings()
+    return create_app(settings, started=heap.freeze if settings.freeze_heap else lambda: None)

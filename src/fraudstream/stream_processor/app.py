@@ -13,7 +13,7 @@ lives in those modules: this one only wires them to Faust.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any, Final
 
 import faust
@@ -85,11 +85,12 @@ def faust_app(settings: Settings) -> faust.App:
     )
 
 
-def build_app(settings: Settings) -> faust.App:
-    """The Faust app for these settings (a fresh one per call: tests run several)."""
+def build_app(settings: Settings, started: Callable[[], None] = lambda: None) -> faust.App:
+    """The Faust app for these settings (a fresh one per call: tests run several); ``started``
+    is called once the worker's clients are built, before it scores."""
     app = faust_app(settings)
     pending: Pending[Incoming] = Pending(settings.stream.max_pending)
-    pipeline = Pipeline(settings, pending, lambda: app.consumer)
+    pipeline = Pipeline(settings, pending, lambda: app.consumer, started)
     app.add_dependency(pipeline)
     # acks=False: Faust never commits this topic; the scorer does, in its Kafka transactions
     transactions = app.topic(

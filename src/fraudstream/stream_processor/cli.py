@@ -21,7 +21,7 @@ def stream(
 ) -> None:
     """Score the transactions topic: micro-batches to the model service, verdicts to
     PostgreSQL and the verdicts topic, offsets committed only for stored verdicts."""
-    from fraudstream import logs
+    from fraudstream import heap, logs
 
     overrides = {} if web_port is None else {"stream_web_port": web_port}
     settings = load_settings(**overrides)
@@ -30,10 +30,11 @@ def stream(
     from fraudstream.stream_processor.app import build_app
 
     logs.configure(settings.log_level)
+    heap.watch_collector()
     if metrics_port:
         from prometheus_client import start_http_server
 
         start_http_server(metrics_port, addr="127.0.0.1")
-    app = build_app(settings)
+    app = build_app(settings, started=heap.freeze if settings.freeze_heap else lambda: None)
     worker = app.Worker(loglevel=settings.log_level, quiet=True, redirect_stdouts=False)
     worker.execute_from_commandline()

@@ -47,12 +47,16 @@ class Pipeline(Service):
         settings: Settings,
         pending: Pending[Incoming],
         consumer: Callable[[], Any],
+        started: Callable[[], None] = lambda: None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.settings = settings
         self.pending = pending
         self.consumer = consumer
+        self._when_started = started
+        """Called once the worker's clients are built, before it scores (the process's
+        entry point freezes its heap there: :func:`fraudstream.heap.freeze`)."""
         """The app's Faust consumer (created after the app: hence a getter)."""
         self.scorer: Scorer | None = None
         self.labels: LabelsSink | None = None
@@ -87,6 +91,7 @@ class Pipeline(Service):
             observe_latency=reporter.observe_latency,
         )
         self.labels = LabelsSink(settings.stream, settings.topics.dlq, repo, publisher)
+        self._when_started()
         self.add_future(self.scorer.run())
         self.add_future(reporter.run())
         self.ready.set()
