@@ -2,11 +2,13 @@
 cyclic garbage collector, and the collector's pauses measured.
 
 A full collection visits every tracked object and stops the process's event loop while it does.
-A stream worker holds about 150,000 objects once started (the model service about 350,000);
-a full collection of a worker's 130,000 after its imports took 55 ms on an idle 2-core machine and 122 ms on average under 2,000 tx/s, and every transaction that arrived meanwhile
-waited it out. Those objects live as long as the process, so there is nothing to find among
-them: :func:`freeze` moves them to the permanent generation (``gc.freeze``), and a full
-collection visits only what came later (7-10 ms on average under the same load; BENCHMARKS.md).
+A stream worker holds about 150,000 objects once started (the model service about 350,000); a
+full collection of a worker's 130,000 after its imports took 55 ms on an idle 2-core machine,
+and of a running worker's 122 ms on average under 2,000 tx/s, while every transaction that
+arrived meanwhile waited it out. Those objects live as long as the process, so there is nothing
+to find among them: :func:`freeze` moves them to the permanent generation (``gc.freeze``), and a
+full collection visits only what came later (7-10 ms on average under the same load;
+BENCHMARKS.md).
 """
 
 from __future__ import annotations
