@@ -24,10 +24,10 @@ processes. Measured in one run:
    produced to visible on the verdicts topic for a ``read_committed`` consumer (what a
    downstream reader waits for), and each process's share of a core while the producer is
    paced (the load's CPU budget) and the pauses of the workers' and the service's garbage
-   collectors meanwhile. With several ``--batch-seconds`` or ``--freeze-heap true,false``, each
-   rate is measured with each rule in turn. Run alone (``--parts latency``), a first point is
-   measured and thrown away: it meets a broker whose JIT is still compiling (half its CPU in the
-   first minute was the C2 compiler thread);
+   collectors meanwhile. With several ``--batch-seconds``, ``--freeze-heap true,false`` or
+   ``--latency-workers 1,2``, each rate is measured with each rule in turn. Run alone (``--parts
+   latency``), a first point is measured and thrown away: it meets a broker whose JIT is still
+   compiling (half its CPU in the first minute was the C2 compiler thread);
 5. **where the time goes**: the stream's per-stage wall-time counters, scraped from the workers.
 
 Every process is checked alive at the end and doing its share (each ceiling worker counted
@@ -736,6 +736,10 @@ def naive(settings: Settings, url: str, service: str, seconds: float) -> dict[st
     return {"messages": done, "seconds": took, "per_s": done / took}
 
 
+READ_WAIT_SECONDS = 0.005
+"""The reader's wait per call: what it adds to a visible figure at most."""
+
+
 class VerdictReader(threading.Thread):
     """A downstream consumer of the verdicts topic, ``read_committed``: when each verdict
     became visible to it (what a consumer of the results waits for, Kafka transaction
@@ -756,7 +760,9 @@ class VerdictReader(threading.Thread):
 
     def run(self) -> None:
         while not self._done.is_set():
-            for message in self._consumer.consume(1000, 0.1):
+            # consume() returns early only with a full count: a longer wait would be timed as
+            # the pipeline's (0.1 s here put 50-100 ms on every visible figure before)
+            for message in self._consumer.consume(1000, READ_WAIT_SECONDS):
                 now = time.time()
                 value = message.value()
                 if value:
@@ -855,6 +861,7 @@ def latency(
     return {
         "batch_seconds": run.stream.batch_seconds,
         "freeze_heap": run.freeze_heap,
+        "workers": n_workers,
         "offered_per_s": rate,
         "sent_per_s": len(batch) / sent_in,
         "achieved_per_s": row[1] / float(row[2]),
@@ -924,6 +931,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--poison", type=float, default=0.001, help="share of poison messages")
     parser.add_argument("--keep", action="store_true", help="keep the folder (logs) after")
+    parser.add_argument(
+        "--latency-workers",
+        default=None,
+        help="workers at the latency points, if not --workers: several (1,2) measure each rate "
+        "with each count in turn",
+    )
     parser.add_argument(
         "--freeze-heap",
         default="true",
@@ -1067,28 +1080,34 @@ def main() -> None:
                     results["naive"] = naive(settings, url, service_url, args.seconds)
                     print(f"  {results['naive']['per_s']:,.0f} tx/s", flush=True)
                 results["latency"] = []
+                counts = [int(n) for n in (args.latency_workers or str(args.workers)).split(",")]
                 rules = [
-                    settings.replace(stream_batch_seconds=window, freeze_heap=freeze == "true")
+                    (
+                        settings.replace(stream_batch_seconds=window, freeze_heap=freeze == "true"),
+                        n,
+                    )
                     for window in windows or [settings.stream.batch_seconds]
                     for freeze in args.freeze_heap.split(",")
+                    for n in counts
                 ]
                 rates = [float(r) for r in args.rates.split(",")]
                 if "latency" in parts and "sustained" not in parts:
                     # a broker just started still compiles (half its CPU in the first minute
                     # was the JIT): a point measured then is the JIT's, so one is thrown away
                     print(f"warming the broker up at {rates[0]:,.0f} tx/s (discarded)...")
-                    warm = latency(rules[0], url, rates[0], WARM_UP_SECONDS, args.workers, folder)
+                    first, n = rules[0]
+                    warm = latency(first, url, rates[0], WARM_UP_SECONDS, n, folder)
                     results["latency_warm_up"] = warm
                     print(f"  stored p99 {warm['p99_ms']:.0f} ms", flush=True)
                 # each rate with each rule in turn: neighbours in time share the machine's mood
                 for rate in rates:
-                    for paced in rules if "latency" in parts else []:
+                    for paced, n in rules if "latency" in parts else []:
                         print(
-                            f"latency at {rate:,.0f} tx/s offered, batch window "
+                            f"latency at {rate:,.0f} tx/s offered, {n} worker(s), batch window "
                             f"{paced.stream.batch_seconds} s, heap frozen: {paced.freeze_heap}...",
                             flush=True,
                         )
-                        point = latency(paced, url, rate, args.seconds, args.workers, folder, pids)
+                        point = latency(paced, url, rate, args.seconds, n, folder, pids)
                         results["latency"].append(point)
                         print(
                             f"  stored p50 {point['p50_ms']:.0f} ms, p99 {point['p99_ms']:.0f} ms;"

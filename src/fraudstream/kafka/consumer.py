@@ -66,7 +66,8 @@ class Consumer:
             raise broker_error(f"subscribe to {', '.join(topics)}", exc, self.bootstrap) from exc
 
     def consume(self, max_messages: int = 1000, timeout: float = 1.0) -> list[Message]:
-        """Up to ``max_messages`` messages, waiting at most ``timeout`` seconds for the first.
+        """Up to ``max_messages`` messages, waiting up to ``timeout`` seconds: librdkafka returns
+        early only with ``max_messages`` in hand, so a reader that times what it sees waits short.
 
         An error carried by a message (an unknown topic, a fatal consumer error) raises
         BrokerError; the end-of-partition notice, if enabled, is dropped.
