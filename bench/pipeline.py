@@ -308,15 +308,53 @@ QUANTILES = (0.5, 0.95, 0.99)
 WARM_UP_SECONDS = 30.0
 """The paced load thrown away before the latency points when the run has no sustained part to
 warm the broker's JIT up."""
+STABLE_SECONDS = 5.0
+"""How long the group must keep its assignment before a measurement starts."""
 SETTLE_SECONDS = 12.0
-"""Time for every worker to join the group before the timed load arrives: a rebalance in the
-middle of a measurement would be timed as a pause of the pipeline."""
+"""Time for every Faust ceiling worker to join the group before the timed load arrives (the
+stream's workers are waited for by their assignment instead: :func:`wait_balanced`)."""
 
 
-def settle(run: Settings, url: str, producer: Producer | None = None) -> None:
-    """Let every worker join the group, then push a warm-up through the whole path
-    (connections open, first requests served) and forget its rows."""
-    time.sleep(SETTLE_SECONDS)
+def assignments(ports: list[int]) -> list[tuple[float, float]]:
+    """Each worker's (partitions of the transactions topic owned, assignments taken so far); a
+    worker whose metrics do not answer yet (still starting) counts as (0, 0)."""
+    found = []
+    for port in ports:
+        owned = taken = 0.0
+        with contextlib.suppress(httpx.HTTPError):
+            for sample in metric_samples(port):
+                if sample.name == "fraudstream_stream_partitions":
+                    owned = sample.value
+                elif sample.name == "fraudstream_stream_assignments_total":
+                    taken = sample.value
+        found.append((owned, taken))
+    return found
+
+
+def wait_balanced(run: Settings, ports: list[int], timeout: float = 180.0) -> None:
+    """Until every worker owns partitions, together all of them, and no assignment came for
+    :data:`STABLE_SECONDS`: a rebalance in the middle of a measurement would be timed as a pause
+    of the pipeline (workers starting on a busy machine took longer than a fixed sleep)."""
+    deadline = time.monotonic() + timeout
+    last, since = assignments(ports), time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = assignments(ports)
+        if now != last:
+            last, since = now, time.monotonic()
+            continue
+        owned = [p for p, _ in now]
+        balanced = all(owned) and sum(owned) == run.topics.transactions_partitions
+        if balanced and time.monotonic() - since >= STABLE_SECONDS:
+            return
+    raise RuntimeError(f"the group did not settle within {timeout:.0f} s: {last}")
+
+
+def settle(run: Settings, url: str, ports: list[int], producer: Producer | None = None) -> None:
+    """Let every worker (its metrics ``ports``) join the group until it is balanced and stable,
+    then push a warm-up through the whole path (connections open, first requests served) and
+    forget its rows."""
+    wait_balanced(run, ports)
     produce(run, messages(100, seed=9), producer=producer)
     wait_stored(url, 100, timeout=120)
     reset(url)
@@ -342,7 +380,7 @@ def sustained(
     tag = "poisoned" if poisoned else "sustained"
     procs = workers(run, n_workers, folder, tag)
     try:
-        settle(run, url)
+        settle(run, url, [port for _, port in procs])
         before = stage_seconds([port for _, port in procs])
         load = messages(n, seed=1, poison=poison)
         everyone = {**(pids or {}), **{f"worker-{i}": p.proc.pid for i, (p, _) in enumerate(procs)}}
@@ -807,13 +845,14 @@ def latency(
     # messages ~0.5 s (producer id, metadata), a start-up cost of the feed, not of the pipeline.
     try:
         with Producer(run.kafka) as producer:
-            settle(run, url, producer)
+            ports = [port for _, port in procs]
+            settle(run, url, ports, producer)
+            taken = [n for _, n in assignments(ports)]
             batch = messages(int(rate * seconds), seed=int(rate))
             everyone = {
                 **(pids or {}),
                 **{f"worker-{i}": p.proc.pid for i, (p, _) in enumerate(procs)},
             }
-            ports = [port for _, port in procs]
             gc_before = gc_totals(ports), gc_totals([settings.service.base_url])
             cpu_before, started = cpu_seconds(everyone), time.perf_counter()
             this = psutil.Process()  # the producer and the reader
@@ -822,6 +861,7 @@ def latency(
             cpu_after, loaded = cpu_seconds(everyone), time.perf_counter() - started
             mine = sum(this.cpu_times()[:2]) - mine
             gc_after = gc_totals(ports), gc_totals([settings.service.base_url])
+        rebalances = max(n for _, n in assignments(ports)) - max(taken)
         wait_stored(url, len(batch), timeout=seconds * 10 + 60)
         reader.wait_for(len(batch) + 100, timeout=30)  # the warm-up's verdicts too
         check_workers(procs, f"rate {rate:,.0f}")
@@ -862,6 +902,8 @@ def latency(
         "batch_seconds": run.stream.batch_seconds,
         "freeze_heap": run.freeze_heap,
         "workers": n_workers,
+        # assignments taken during the load: each one paused scoring (0 expected)
+        "rebalances": rebalances,
         "offered_per_s": rate,
         "sent_per_s": len(batch) / sent_in,
         "achieved_per_s": row[1] / float(row[2]),
@@ -1113,7 +1155,9 @@ def main() -> None:
                             f"  stored p50 {point['p50_ms']:.0f} ms, p99 {point['p99_ms']:.0f} ms;"
                             f" visible p50 {point['visible_p50_ms']:.0f} ms,"
                             f" p99 {point['visible_p99_ms']:.0f} ms; mean batch"
-                            f" {point['mean_batch']:.0f}",
+                            f" {point['mean_batch']:.0f}; rebalances during the load"
+                            f" {point['rebalances']:.0f}; worst seconds (over 250 ms)"
+                            f" {point['seconds_with_a_latency_over_250_ms'][:5]}",
                             flush=True,
                         )
                         cpu = point["cpu_percent_of_a_core"]

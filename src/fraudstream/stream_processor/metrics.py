@@ -48,6 +48,13 @@ RACED = Counter(
     "wait (a full stream buffer, flow control): the rest go directly (drain.py)",
 )
 PENDING = Gauge("fraudstream_stream_pending", "Transactions pulled from Kafka, not yet done")
+PARTITIONS = Gauge(
+    "fraudstream_stream_partitions", "Partitions of the transactions topic this worker owns"
+)
+ASSIGNMENTS = Counter(
+    "fraudstream_stream_assignments_total",
+    "Assignments this worker took: one per rebalance it was part of (each one pauses scoring)",
+)
 LAG = Gauge("fraudstream_stream_lag", "Messages behind the end of the topic", ["partition"])
 BATCH = Histogram(
     "fraudstream_stream_batch_size",

@@ -22,6 +22,7 @@ from fraudstream.config import Settings
 from fraudstream.errors import BrokerError, FraudstreamError
 from fraudstream.kafka.transactions import Offsets, TransactionalProducer
 from fraudstream.storage.repository import Repository
+from fraudstream.stream_processor import metrics
 from fraudstream.stream_processor.client import ModelClient
 from fraudstream.stream_processor.health import Health
 from fraudstream.stream_processor.incoming import Incoming
@@ -135,6 +136,8 @@ class Pipeline(Service):
             except (BrokerError, TimeoutError) as exc:  # the stored positions still guard
                 log.warning("committed offsets not read at assignment: %r", exc)
         await self.pending.assign(ours, floors)
+        metrics.PARTITIONS.set(len(ours))
+        metrics.ASSIGNMENTS.inc()
 
     async def revoked(self, partitions: Collection[Any]) -> None:
         """The partitions Faust revoked, after it stopped fetching them."""
