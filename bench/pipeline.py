@@ -254,12 +254,17 @@ GcTotals = dict[str, tuple[float, float, float]]
 """Generation -> (collections, seconds in them, collections of at most 10 ms)."""
 
 
-def gc_totals(targets: list[int] | list[str]) -> GcTotals:
+def gc_totals(targets: list[int] | list[str] | None) -> GcTotals:
     """The cyclic garbage collector's pauses so far in these processes (workers' metrics ports,
-    or the service's URL), by generation, summed over them."""
+    or the service's URL; None: this one, the producer and the reader), by generation, summed
+    over them."""
     found: dict[str, list[float]] = {}
-    for target in targets:
-        for sample in metric_samples(target, "fraudstream_gc_pause_seconds"):
+    for samples in (
+        [[s for metric in heap.GC_PAUSE.collect() for s in metric.samples]]
+        if targets is None
+        else [metric_samples(target, "fraudstream_gc_pause_seconds") for target in targets]
+    ):
+        for sample in samples:
             figures = found.setdefault(sample.labels["generation"], [0.0, 0.0, 0.0])
             if sample.name.endswith("_count"):
                 figures[0] += sample.value
@@ -853,14 +858,14 @@ def latency(
                 **(pids or {}),
                 **{f"worker-{i}": p.proc.pid for i, (p, _) in enumerate(procs)},
             }
-            gc_before = gc_totals(ports), gc_totals([settings.service.base_url])
+            gc_before = [gc_totals(ports), gc_totals([settings.service.base_url]), gc_totals(None)]
             cpu_before, started = cpu_seconds(everyone), time.perf_counter()
             this = psutil.Process()  # the producer and the reader
             mine = sum(this.cpu_times()[:2])
             sent_in = produce(run, batch, rate, producer)
             cpu_after, loaded = cpu_seconds(everyone), time.perf_counter() - started
             mine = sum(this.cpu_times()[:2]) - mine
-            gc_after = gc_totals(ports), gc_totals([settings.service.base_url])
+            gc_after = [gc_totals(ports), gc_totals([settings.service.base_url]), gc_totals(None)]
         rebalances = max(n for _, n in assignments(ports)) - max(taken)
         wait_stored(url, len(batch), timeout=seconds * 10 + 60)
         reader.wait_for(len(batch) + 100, timeout=30)  # the warm-up's verdicts too
@@ -933,6 +938,7 @@ def latency(
         "gc_pauses": {
             "workers": gc_pauses(gc_before[0], gc_after[0]),
             "service": gc_pauses(gc_before[1], gc_after[1]),
+            "benchmark": gc_pauses(gc_before[2], gc_after[2]),
         },
         # while the producer was paced: each process's share of one core, the benchmark's own
         # (producer and reader) included; 200 % is the whole machine
@@ -1051,6 +1057,7 @@ def main() -> None:
             # collector's pauses (a trained model's objects, mlflow's modules) are not the
             # pipeline's latency
             heap.freeze()
+            heap.watch_collector()
             try:
                 results: dict[str, Any] = {"workers": args.workers, "parts": sorted(parts)}
                 pids = {
