@@ -866,7 +866,7 @@ def latency(
             cpu_after, loaded = cpu_seconds(everyone), time.perf_counter() - started
             mine = sum(this.cpu_times()[:2]) - mine
             gc_after = [gc_totals(ports), gc_totals([settings.service.base_url]), gc_totals(None)]
-        rebalances = max(n for _, n in assignments(ports)) - max(taken)
+        rebalances = sum(n for _, n in assignments(ports)) - sum(taken)
         wait_stored(url, len(batch), timeout=seconds * 10 + 60)
         reader.wait_for(len(batch) + 100, timeout=30)  # the warm-up's verdicts too
         check_workers(procs, f"rate {rate:,.0f}")
@@ -907,7 +907,8 @@ def latency(
         "batch_seconds": run.stream.batch_seconds,
         "freeze_heap": run.freeze_heap,
         "workers": n_workers,
-        # assignments taken during the load: each one paused scoring (0 expected)
+        # assignments the workers took during the load, summed: a rebalance gives each worker
+        # one and pauses scoring (0 expected)
         "rebalances": rebalances,
         "offered_per_s": rate,
         "sent_per_s": len(batch) / sent_in,
