@@ -218,6 +218,16 @@ def scored_by(port: int) -> float:
     return sum(sample.value for sample in found)
 
 
+def retries(ports: list[int]) -> float:
+    """Attempts the workers retried (``fraudstream_stream_retries_total``, summed): each one a
+    backoff that a latency point would time as the pipeline's (0 expected)."""
+    return sum(
+        sample.value
+        for port in ports
+        for sample in metric_samples(port, "fraudstream_stream_retries_total")
+    )
+
+
 def check_workers(procs: list[tuple[Process, int]], what: str) -> None:
     """Every worker alive and each one scored some of the load: a worker that died or never
     got a partition would make the figure one worker's."""
@@ -291,19 +301,44 @@ def gc_pauses(before: GcTotals, after: GcTotals) -> dict[str, dict[str, float]]:
     return pauses
 
 
+def buckets(ports: list[int], histogram: str) -> dict[str, float]:
+    """A worker histogram's cumulative bucket counts (upper bound -> observations at most it),
+    summed over the workers, in ascending bounds."""
+    cumulative: dict[str, float] = {}
+    for port in ports:
+        for sample in metric_samples(port, f"{histogram}_bucket"):
+            bound = sample.labels["le"]
+            cumulative[bound] = cumulative.get(bound, 0.0) + sample.value
+    return cumulative
+
+
 def batch_sizes(ports: list[int]) -> dict[str, float]:
     """How many attempts had a batch of at most each bucket's size (not cumulative), summed over
     the workers: the batch-size distribution that a load produced."""
-    cumulative: dict[str, float] = {}
-    for port in ports:
-        for sample in metric_samples(port, "fraudstream_stream_batch_size_bucket"):
-            bound = sample.labels["le"]
-            cumulative[bound] = cumulative.get(bound, 0.0) + sample.value
     counts, below = {}, 0.0
-    for bound, total in cumulative.items():  # in the exposition's order: ascending bounds
+    for bound, total in buckets(ports, "fraudstream_stream_batch_size").items():
         counts[bound] = total - below
         below = total
     return counts
+
+
+ATTEMPT_HISTOGRAMS = {
+    "attempt": "fraudstream_stream_attempt_seconds",
+    "batch_age": "fraudstream_stream_batch_age_seconds",
+}
+"""Per attempt: its wall time, and its oldest transaction's age when it started."""
+
+
+def attempt_waits(ports: list[int]) -> dict[str, dict[str, float]]:
+    return {name: buckets(ports, metric) for name, metric in ATTEMPT_HISTOGRAMS.items()}
+
+
+def over(before: dict[str, float], after: dict[str, float], bound: str) -> dict[str, float]:
+    """Of the observations between two readings of a histogram: how many, and the share above
+    ``bound`` (one of its bucket bounds)."""
+    n = after["+Inf"] - before.get("+Inf", 0.0)
+    above = n - (after[bound] - before.get(bound, 0.0))
+    return {"observations": n, f"share_over_{bound}_s": above / n if n else 0.0}
 
 
 WARM_SECONDS = 3
@@ -355,6 +390,15 @@ def wait_balanced(run: Settings, ports: list[int], timeout: float = 180.0) -> No
     raise RuntimeError(f"the group did not settle within {timeout:.0f} s: {last}")
 
 
+def forget_rows(url: str) -> None:
+    """Delete the stored verdicts and dead letters, and keep the card states: the workers cache
+    the states they stored, and a card whose row vanished behind their back is a version
+    conflict, a retry after a backoff (this made the first second of every latency point its
+    slowest: 300-580 ms)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("TRUNCATE scored_transactions, dead_letters")
+
+
 def settle(run: Settings, url: str, ports: list[int], producer: Producer | None = None) -> None:
     """Let every worker (its metrics ``ports``) join the group until it is balanced and stable,
     then push a warm-up through the whole path (connections open, first requests served) and
@@ -362,7 +406,7 @@ def settle(run: Settings, url: str, ports: list[int], producer: Producer | None 
     wait_balanced(run, ports)
     produce(run, messages(100, seed=9), producer=producer)
     wait_stored(url, 100, timeout=120)
-    reset(url)
+    forget_rows(url)
 
 
 def sustained(
@@ -853,6 +897,8 @@ def latency(
             ports = [port for _, port in procs]
             settle(run, url, ports, producer)
             taken = [n for _, n in assignments(ports)]
+            retried = retries(ports)
+            waits_before = attempt_waits(ports)
             batch = messages(int(rate * seconds), seed=int(rate))
             everyone = {
                 **(pids or {}),
@@ -867,6 +913,8 @@ def latency(
             mine = sum(this.cpu_times()[:2]) - mine
             gc_after = [gc_totals(ports), gc_totals([settings.service.base_url]), gc_totals(None)]
         rebalances = sum(n for _, n in assignments(ports)) - sum(taken)
+        retried = retries(ports) - retried
+        waits_after = attempt_waits(ports)
         wait_stored(url, len(batch), timeout=seconds * 10 + 60)
         reader.wait_for(len(batch) + 100, timeout=30)  # the warm-up's verdicts too
         check_workers(procs, f"rate {rate:,.0f}")
@@ -910,6 +958,8 @@ def latency(
         # assignments the workers took during the load, summed: a rebalance gives each worker
         # one and pauses scoring (0 expected)
         "rebalances": rebalances,
+        # attempts retried after a backoff during the load (0 expected)
+        "retries": retried,
         "offered_per_s": rate,
         "sent_per_s": len(batch) / sent_in,
         "achieved_per_s": row[1] / float(row[2]),
@@ -935,6 +985,18 @@ def latency(
             if attempts.get("attempts") and attempts.get(k)
         },
         "batch_sizes": sizes,
+        # during the load, of every attempt: its wall time, and its batch's age at its start
+        # (produced to picked up); long attempts or old batches, where the tail comes from
+        "attempts_over_100_ms": {
+            name: over(waits_before[name], waits_after[name], "0.1") for name in waits_after
+        },
+        "attempt_buckets": {
+            name: {
+                bound: count - waits_before[name].get(bound, 0.0)
+                for bound, count in waits_after[name].items()
+            }
+            for name in waits_after
+        },
         # while the producer was paced
         "gc_pauses": {
             "workers": gc_pauses(gc_before[0], gc_after[0]),
@@ -1164,8 +1226,14 @@ def main() -> None:
                             f" visible p50 {point['visible_p50_ms']:.0f} ms,"
                             f" p99 {point['visible_p99_ms']:.0f} ms; mean batch"
                             f" {point['mean_batch']:.0f}; rebalances during the load"
-                            f" {point['rebalances']:.0f}; worst seconds (over 250 ms)"
+                            f" {point['rebalances']:.0f}, retries {point['retries']:.0f};"
+                            " worst seconds (over 250 ms)"
                             f" {point['seconds_with_a_latency_over_250_ms'][:5]}",
+                            flush=True,
+                        )
+                        print(f"  attempts over 100 ms: {point['attempts_over_100_ms']}")
+                        print(
+                            f"  attempt / batch age buckets: {point['attempt_buckets']}",
                             flush=True,
                         )
                         cpu = point["cpu_percent_of_a_core"]

@@ -66,6 +66,18 @@ SERVICE_SECONDS = Histogram(
     "Model service round trip",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+_WAIT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+ATTEMPT_SECONDS = Histogram(
+    "fraudstream_stream_attempt_seconds",
+    "Wall time of one attempt: a batch scored, stored and published (what the next batch waits)",
+    buckets=_WAIT_BUCKETS,
+)
+BATCH_AGE_SECONDS = Histogram(
+    "fraudstream_stream_batch_age_seconds",
+    "Age of a batch's oldest transaction when its attempt starts: the broker, the fetch and the "
+    "wait for the attempt before (a high age with short attempts points before the scorer)",
+    buckets=_WAIT_BUCKETS,
+)
 E2E_SECONDS = Histogram(
     "fraudstream_stream_e2e_seconds",
     "Transaction produced to verdict stored and published",

@@ -277,11 +277,7 @@ class Scorer:
         """Attempt, and after a failure back off and attempt again, until cancelled."""
         while True:
             await self.pending.wait_batch(self.stream.batch_size, self.stream.batch_seconds)
-            async with self.lock:
-                batch = self.pending.snapshot()
-                metrics.PENDING.set(len(batch))
-                metrics.BATCH.observe(len(batch))
-                failure = await self._attempt_safely(batch)
+            failure = await self.once()
             if failure is None:
                 self.backoff.reset()
                 continue
@@ -295,6 +291,20 @@ class Scorer:
                 delay,
             )
             await asyncio.sleep(delay)
+
+    async def once(self) -> str | None:
+        """One attempt over everything pending now: why it must be retried, or None."""
+        async with self.lock:
+            batch = self.pending.snapshot()
+            metrics.PENDING.set(len(batch))
+            metrics.BATCH.observe(len(batch))
+            started = time.time()
+            if batch:  # a rebalance may have taken all of it since the scorer woke up
+                oldest = min(e.item.produced_at for e in batch).timestamp()
+                metrics.BATCH_AGE_SECONDS.observe(max(0.0, started - oldest))
+            failure = await self._attempt_safely(batch)
+            metrics.ATTEMPT_SECONDS.observe(time.time() - started)
+        return failure
 
     async def _attempt_safely(self, batch: Sequence[Entry[Incoming]]) -> str | None:
         """One attempt; why it must be retried, or None. Never raises for what it met."""
