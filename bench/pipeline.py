@@ -228,6 +228,30 @@ def retries(ports: list[int]) -> float:
     )
 
 
+SLOW_ATTEMPT_SECONDS = 0.2
+"""The latency points' workers log every attempt longer than this, or whose batch waited
+longer, with the time of each step (``FRAUD_STREAM_SLOW_ATTEMPT_SECONDS``)."""
+
+
+def log_sizes(procs: list[tuple[Process, int]]) -> list[int]:
+    return [proc.log.stat().st_size if proc.log.exists() else 0 for proc, _ in procs]
+
+
+def slow_attempts(procs: list[tuple[Process, int]], since: list[int]) -> list[str]:
+    """The workers' slow-attempt lines written after ``since`` (each log's size then)."""
+    found = []
+    for i, ((proc, _), offset) in enumerate(zip(procs, since, strict=True)):
+        with proc.log.open("rb") as log:
+            log.seek(offset)
+            lines = log.read().decode(errors="replace").splitlines()
+        found += [
+            f"worker-{i} {line[11:23]} {line.split('slow attempt: ')[1]}"
+            for line in lines
+            if "slow attempt: " in line
+        ]
+    return found
+
+
 def check_workers(procs: list[tuple[Process, int]], what: str) -> None:
     """Every worker alive and each one scored some of the load: a worker that died or never
     got a partition would make the figure one worker's."""
@@ -885,7 +909,7 @@ def latency(
     folder: Path,
     pids: dict[str, int] | None = None,
 ) -> dict[str, Any]:
-    run = fresh_topics(settings)
+    run = fresh_topics(settings.replace(stream_slow_attempt_seconds=SLOW_ATTEMPT_SECONDS))
     reset(url)
     procs = workers(run, n_workers, folder, f"rate-{int(rate)}")
     reader = VerdictReader(run)
@@ -899,6 +923,7 @@ def latency(
             taken = [n for _, n in assignments(ports)]
             retried = retries(ports)
             waits_before = attempt_waits(ports)
+            logged = log_sizes(procs)
             batch = messages(int(rate * seconds), seed=int(rate))
             everyone = {
                 **(pids or {}),
@@ -918,6 +943,7 @@ def latency(
         wait_stored(url, len(batch), timeout=seconds * 10 + 60)
         reader.wait_for(len(batch) + 100, timeout=30)  # the warm-up's verdicts too
         check_workers(procs, f"rate {rate:,.0f}")
+        slow = slow_attempts(procs, logged)
         visible = visible_ms(url, reader.seen)
         sizes, attempts = batch_sizes(ports), stage_seconds(ports)
         with psycopg.connect(url) as conn:
@@ -990,6 +1016,8 @@ def latency(
         "attempts_over_100_ms": {
             name: over(waits_before[name], waits_after[name], "0.1") for name in waits_after
         },
+        # the load's slow attempts as the workers logged them, with their steps
+        "slow_attempts": slow[:50],
         "attempt_buckets": {
             name: {
                 bound: count - waits_before[name].get(bound, 0.0)
@@ -1232,6 +1260,8 @@ def main() -> None:
                             flush=True,
                         )
                         print(f"  attempts over 100 ms: {point['attempts_over_100_ms']}")
+                        for line in point["slow_attempts"][:8]:
+                            print(f"    {line}")
                         print(
                             f"  attempt / batch age buckets: {point['attempt_buckets']}",
                             flush=True,

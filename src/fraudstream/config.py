@@ -256,6 +256,12 @@ class StreamSettings(Section):
         "for fewer, larger attempts where each attempt's fixed cost is high.",
     )
     max_pending: int = Field(default=20_000, ge=1)
+    slow_attempt_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="An attempt that takes longer, or whose oldest transaction waited longer "
+        "before it started, is logged with the time of each of its steps.",
+    )
     session_timeout_seconds: float = Field(
         default=60.0,
         ge=6,

@@ -65,6 +65,7 @@ VARIABLES = [
     ("FRAUD_STREAM_BATCH_SIZE", "2001", "stream.batch_size"),
     ("FRAUD_STREAM_BATCH_SECONDS", "0.05", "stream.batch_seconds"),
     ("FRAUD_STREAM_MAX_PENDING", "20001", "stream.max_pending"),
+    ("FRAUD_STREAM_SLOW_ATTEMPT_SECONDS", "0.25", "stream.slow_attempt_seconds"),
     ("FRAUD_STREAM_SESSION_TIMEOUT_SECONDS", "60.01", "stream.session_timeout_seconds"),
     ("FRAUD_STREAM_RETRY_BASE_SECONDS", "0.21", "stream.retry_base_seconds"),
     ("FRAUD_STREAM_RETRY_MAX_SECONDS", "5.01", "stream.retry_max_seconds"),

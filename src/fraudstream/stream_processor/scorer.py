@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import time
 import typing
@@ -126,9 +127,16 @@ class StageFailure(FraudstreamError):
         super().__init__(f"{stage}: {why}")
 
 
+_STEPS: contextvars.ContextVar[dict[str, float] | None] = contextvars.ContextVar(
+    "steps", default=None
+)
+"""The wall time of each step of the attempt running in this context (for its slow log)."""
+
+
 @contextlib.contextmanager
 def stage(name: str) -> Iterator[None]:
-    """Time a step (``fraudstream_stream_stage_seconds_total``) and sort what it raises."""
+    """Time a step (``fraudstream_stream_stage_seconds_total``, and the attempt's own steps)
+    and sort what it raises."""
     started = time.perf_counter()
     try:
         yield
@@ -145,7 +153,11 @@ def stage(name: str) -> Iterator[None]:
     except Exception as exc:
         raise StageFailure(name, f"{type(exc).__name__}: {exc}") from exc
     finally:
-        metrics.STAGE_SECONDS.labels(name).inc(time.perf_counter() - started)
+        took = time.perf_counter() - started
+        metrics.STAGE_SECONDS.labels(name).inc(took)
+        steps = _STEPS.get()
+        if steps is not None:
+            steps[name] = steps.get(name, 0.0) + took
 
 
 @dataclass
@@ -299,11 +311,26 @@ class Scorer:
             metrics.PENDING.set(len(batch))
             metrics.BATCH.observe(len(batch))
             started = time.time()
+            age = 0.0
             if batch:  # a rebalance may have taken all of it since the scorer woke up
-                oldest = min(e.item.produced_at for e in batch).timestamp()
-                metrics.BATCH_AGE_SECONDS.observe(max(0.0, started - oldest))
-            failure = await self._attempt_safely(batch)
-            metrics.ATTEMPT_SECONDS.observe(time.time() - started)
+                age = max(0.0, started - min(e.item.produced_at for e in batch).timestamp())
+                metrics.BATCH_AGE_SECONDS.observe(age)
+            steps: dict[str, float] = {}
+            token = _STEPS.set(steps)
+            try:
+                failure = await self._attempt_safely(batch)
+            finally:
+                _STEPS.reset(token)
+            took = time.time() - started
+            metrics.ATTEMPT_SECONDS.observe(took)
+        if max(took, age) >= self.stream.slow_attempt_seconds:
+            log.warning(
+                "slow attempt: %.0f ms for %d transaction(s) (%s); the oldest had waited %.0f ms",
+                took * 1000,
+                len(batch),
+                ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in steps.items()) or "no step",
+                age * 1000,
+            )
         return failure
 
     async def _attempt_safely(self, batch: Sequence[Entry[Incoming]]) -> str | None:
