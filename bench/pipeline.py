@@ -43,6 +43,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import re
 import shutil
 import statistics
 import subprocess
@@ -51,6 +52,7 @@ import tempfile
 import threading
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -233,6 +235,9 @@ SLOW_ATTEMPT_SECONDS = 0.2
 longer, with the time of each step (``FRAUD_STREAM_SLOW_ATTEMPT_SECONDS``)."""
 
 
+CLOCK = re.compile(r"\d\d:\d\d:\d\d[,.]\d{3}")
+
+
 def log_sizes(procs: list[tuple[Process, int]]) -> list[int]:
     return [proc.log.stat().st_size if proc.log.exists() else 0 for proc, _ in procs]
 
@@ -245,9 +250,9 @@ def slow_attempts(procs: list[tuple[Process, int]], since: list[int]) -> list[st
             log.seek(offset)
             lines = log.read().decode(errors="replace").splitlines()
         found += [
-            f"worker-{i} {line[11:23]} {line.split('slow attempt: ')[1]}"
+            f"worker-{i} {clock.group() if (clock := CLOCK.search(line)) else '?'} {slow}"
             for line in lines
-            if "slow attempt: " in line
+            if (slow := line.partition("slow attempt: ")[2])
         ]
     return found
 
@@ -417,20 +422,25 @@ def wait_balanced(run: Settings, ports: list[int], timeout: float = 180.0) -> No
 def forget_rows(url: str) -> None:
     """Delete the stored verdicts and dead letters, and keep the card states: the workers cache
     the states they stored, and a card whose row vanished behind their back is a version
-    conflict, a retry after a backoff (this made the first second of every latency point its
-    slowest: 300-580 ms)."""
+    conflict, an attempt retried after a backoff."""
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("TRUNCATE scored_transactions, dead_letters")
 
 
-def settle(run: Settings, url: str, ports: list[int], producer: Producer | None = None) -> None:
+WARM_UP_MESSAGES = 100
+
+
+def settle(
+    run: Settings, url: str, ports: list[int], producer: Producer | None = None, forget: bool = True
+) -> None:
     """Let every worker (its metrics ``ports``) join the group until it is balanced and stable,
-    then push a warm-up through the whole path (connections open, first requests served) and
-    forget its rows."""
+    then push a warm-up through the whole path (connections open, first requests served) and,
+    with ``forget``, delete its rows."""
     wait_balanced(run, ports)
-    produce(run, messages(100, seed=9), producer=producer)
-    wait_stored(url, 100, timeout=120)
-    forget_rows(url)
+    produce(run, messages(WARM_UP_MESSAGES, seed=9), producer=producer)
+    wait_stored(url, WARM_UP_MESSAGES, timeout=120)
+    if forget:
+        forget_rows(url)
 
 
 def sustained(
@@ -890,12 +900,13 @@ class VerdictReader(threading.Thread):
         self._consumer.close()
 
 
-def visible_ms(url: str, seen: dict[str, float]) -> list[float]:
-    """Produced to visible on the verdicts topic, in ms, for each row stored (the warm-up's
-    rows were reset and are left out)."""
+def visible_ms(url: str, seen: dict[str, float], since: datetime) -> list[float]:
+    """Produced to visible on the verdicts topic, in ms, for each row of the load."""
     with psycopg.connect(url) as conn:
         rows = conn.execute(
-            "SELECT trans_num, extract(epoch FROM produced_at) FROM scored_transactions"
+            "WITH load AS (SELECT * FROM scored_transactions WHERE produced_at >= %(since)s)"
+            " SELECT trans_num, extract(epoch FROM produced_at) FROM load",
+            {"since": since},
         ).fetchall()
     return sorted((seen[t] - float(p)) * 1000 for t, p in rows if t in seen)
 
@@ -919,7 +930,7 @@ def latency(
     try:
         with Producer(run.kafka) as producer:
             ports = [port for _, port in procs]
-            settle(run, url, ports, producer)
+            settle(run, url, ports, producer, forget=False)
             taken = [n for _, n in assignments(ports)]
             retried = retries(ports)
             waits_before = attempt_waits(ports)
@@ -931,6 +942,7 @@ def latency(
             }
             gc_before = [gc_totals(ports), gc_totals([settings.service.base_url]), gc_totals(None)]
             cpu_before, started = cpu_seconds(everyone), time.perf_counter()
+            since = datetime.now(UTC)
             this = psutil.Process()  # the producer and the reader
             mine = sum(this.cpu_times()[:2])
             sent_in = produce(run, batch, rate, producer)
@@ -940,31 +952,37 @@ def latency(
         rebalances = sum(n for _, n in assignments(ports)) - sum(taken)
         retried = retries(ports) - retried
         waits_after = attempt_waits(ports)
-        wait_stored(url, len(batch), timeout=seconds * 10 + 60)
-        reader.wait_for(len(batch) + 100, timeout=30)  # the warm-up's verdicts too
+        wait_stored(url, len(batch) + WARM_UP_MESSAGES, timeout=seconds * 10 + 60)
+        reader.wait_for(len(batch) + WARM_UP_MESSAGES, timeout=30)  # the warm-up's verdicts too
         check_workers(procs, f"rate {rate:,.0f}")
         slow = slow_attempts(procs, logged)
-        visible = visible_ms(url, reader.seen)
+        visible = visible_ms(url, reader.seen, since)
         sizes, attempts = batch_sizes(ports), stage_seconds(ports)
+        # the load's rows: produced after it began (the warm-up's stay in the table)
+        load = {"since": since, "warm": WARM_SECONDS}
         with psycopg.connect(url) as conn:
             row = conn.execute(
-                "SELECT percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP"
+                "WITH load AS (SELECT * FROM scored_transactions WHERE produced_at >= %(since)s)"
+                " SELECT percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP"
                 " (ORDER BY extract(epoch FROM stored_at - produced_at) * 1000),"
                 " count(*), extract(epoch FROM max(stored_at) - min(produced_at))"
-                " FROM scored_transactions"
+                " FROM load",
+                load,
             ).fetchone()
             steady = conn.execute(
-                "SELECT percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP"
+                "WITH load AS (SELECT * FROM scored_transactions WHERE produced_at >= %(since)s)"
+                " SELECT percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP"
                 " (ORDER BY extract(epoch FROM stored_at - produced_at) * 1000)"
-                " FROM scored_transactions"
-                " WHERE produced_at > (SELECT min(produced_at) FROM scored_transactions)"
-                " + make_interval(secs => %s)",
-                (WARM_SECONDS,),
+                " FROM load WHERE produced_at > (SELECT min(produced_at) FROM load)"
+                " + make_interval(secs => %(warm)s)",
+                load,
             ).fetchone()
             worst = conn.execute(
-                "SELECT extract(epoch FROM date_trunc('second', produced_at)),"
+                "WITH load AS (SELECT * FROM scored_transactions WHERE produced_at >= %(since)s)"
+                " SELECT extract(epoch FROM date_trunc('second', produced_at)),"
                 " max(extract(epoch FROM stored_at - produced_at) * 1000)"
-                " FROM scored_transactions GROUP BY 1 ORDER BY 1"
+                " FROM load GROUP BY 1 ORDER BY 1",
+                load,
             ).fetchall()
     finally:
         reader.stop()
