@@ -25,12 +25,6 @@ ATTEMPTS = Counter(
     "Attempts of the scorer, by outcome: done, outage (retried), error (a bug: retried)",
     ["outcome"],
 )
-TRANSACTIONS = Counter(
-    "fraudstream_stream_transactions_total",
-    "Kafka transactions of stored verdicts, dead letters and offsets, by outcome: committed, "
-    "failed (their messages go back to the next batch)",
-    ["outcome"],
-)
 RETRIES = Counter("fraudstream_stream_retries_total", "Attempts that failed and were retried")
 ISOLATIONS = Counter(
     "fraudstream_stream_isolations_total",

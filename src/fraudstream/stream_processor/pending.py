@@ -4,11 +4,6 @@ Keyed by (topic, partition, offset), so an event Faust delivers again after a re
 its stale twin instead of being scored twice. ``put`` waits while the set is full: that wait is
 the back-pressure that stops the agent from pulling more from Kafka.
 
-An entry whose verdict is stored but not yet published is *claimed*: it stays (it is not done,
-and it counts against the capacity) but leaves the batches until its Kafka transaction commits
-(then it is removed) or fails (then it is released, and the next attempt publishes its stored
-verdict again).
-
 What is already done never comes back: ``put`` drops events of partitions revoked from this
 worker (Faust may still hold some it fetched before, and an agent blocked by back-pressure puts
 them after the revocation) and events below their partition's committed offset (the *floor*:
@@ -50,8 +45,6 @@ class Pending(Generic[T]):
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
         self._entries: dict[Position, Entry[T]] = {}
-        self._claimed: set[Position] = set()
-        """Entries stored and awaiting their Kafka transaction: in no batch."""
         self._changed = asyncio.Condition()
         self._finished_up_to: dict[tuple[str, int], int] = {}
         """Per partition, the highest offset finished so far (see :meth:`next_offsets`)."""
@@ -88,40 +81,20 @@ class Pending(Generic[T]):
         request, a PostgreSQL commit, a Kafka transaction) are paid once per batch, and a quiet
         stream still answers within ``seconds``."""
         async with self._changed:
-            await self._changed.wait_for(lambda: self._unclaimed() > 0)
+            await self._changed.wait_for(lambda: bool(self._entries))
             if seconds <= 0:
                 return
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(seconds):
-                    await self._changed.wait_for(lambda: self._unclaimed() >= size)
-
-    def _unclaimed(self) -> int:
-        return len(self._entries) - len(self._claimed)
+                    await self._changed.wait_for(lambda: len(self._entries) >= size)
 
     def _done(self, entry: Entry[T]) -> bool:
         partition = entry.partition
         return partition in self._revoked or entry.position[2] < self._floor.get(partition, -1)
 
     def snapshot(self) -> list[Entry[T]]:
-        """Everything pending now, claimed or not, in arrival order."""
+        """Everything pending now, in arrival order: the batch of the next attempt."""
         return list(self._entries.values())
-
-    def batch(self) -> list[Entry[T]]:
-        """Everything pending and not claimed, in arrival order: the next attempt's batch."""
-        if not self._claimed:
-            return list(self._entries.values())
-        return [e for p, e in self._entries.items() if p not in self._claimed]
-
-    def claim(self, positions: Iterable[Position]) -> None:
-        """Entries stored and handed to a Kafka transaction: out of the batches until
-        :meth:`remove` (it committed) or :meth:`release` (it failed)."""
-        self._claimed.update(p for p in positions if p in self._entries)
-
-    async def release(self, positions: Iterable[Position]) -> None:
-        """Claimed entries whose transaction failed: in the batches again."""
-        async with self._changed:
-            self._claimed.difference_update(positions)
-            self._changed.notify_all()
 
     async def remove(
         self, positions: Iterable[Position], committed: Mapping[tuple[str, int], int]
@@ -131,7 +104,6 @@ class Pending(Generic[T]):
         async with self._changed:
             for position in positions:
                 self._entries.pop(position, None)
-                self._claimed.discard(position)
                 key = (position[0], position[1])
                 self._finished_up_to[key] = max(self._finished_up_to.get(key, -1), position[2])
             for partition, offset in committed.items():
@@ -167,7 +139,6 @@ class Pending(Generic[T]):
             gone = [p for p, e in self._entries.items() if e.partition in partitions]
             for position in gone:
                 del self._entries[position]
-                self._claimed.discard(position)
             for partition in partitions:
                 self._finished_up_to.pop(partition, None)
                 self._floor.pop(partition, None)

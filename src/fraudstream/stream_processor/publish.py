@@ -2,9 +2,9 @@
 
 An attempt of the scorer collects its output here: a verdict message per transaction scored
 (or replayed), a dead letter per message set aside, and the messages it finished. After the
-PostgreSQL writes, :class:`Publisher` commits the output of one or more attempts and the input
-offsets in one Kafka transaction: a ``read_committed`` consumer of the verdicts topic sees each
-verdict once, and an offset moves only when what its message produced is stored and published.
+attempt's PostgreSQL writes, :class:`Publisher` commits the output and the input offsets in one
+Kafka transaction: a ``read_committed`` consumer of the verdicts topic sees each verdict once,
+and an offset moves only when what its message produced is stored and published.
 
 :class:`DeadLetters` is the one dead-letter policy of the stream (the scorer's and the labels
 sink's): the dead letter, and its row in PostgreSQL for the dashboard.
@@ -108,7 +108,7 @@ class DeadLetters:
 
 @dataclass
 class Output:
-    """What attempts finished: the messages to produce, and the entries done with."""
+    """What one attempt finished: the messages to produce, and the entries done with."""
 
     messages: list[Outgoing] = field(default_factory=list)
     finished: list[Entry[Incoming]] = field(default_factory=list)
@@ -118,7 +118,7 @@ class Output:
 
 
 class Publisher:
-    """Commits attempts' output with their input offsets, then lets go of what they finished."""
+    """Commits an attempt's output with its input offsets, then lets go of what it finished."""
 
     def __init__(
         self,

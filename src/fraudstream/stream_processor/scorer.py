@@ -14,13 +14,9 @@ grows while the model service (or the database, or the broker) is away. One atte
 4. their verdicts and the cards' new states are stored in ONE PostgreSQL transaction, guarded by
    a version per card, so a replay never double-counts a card and two workers never overwrite
    each other's state;
-5. last, ONE Kafka transaction publishes every verdict and dead letter and commits the offsets
-   of the messages finished: a ``read_committed`` consumer sees each verdict once, and an offset
-   moves only past stored and published work. The transaction runs beside the next attempt
-   (its messages claimed in :class:`Pending`, so no batch takes them again) and carries
-   everything stored since the one before: the next batch does not wait for Kafka, and when a
-   transaction takes longer than an attempt, one carries several attempts (as Kafka Streams
-   commits on an interval rather than per record).
+5. last, ONE Kafka transaction publishes every verdict and dead letter of the attempt and
+   commits the offsets of the messages finished: a ``read_committed`` consumer sees each verdict
+   once, and an offset moves only past stored and published work.
 
 Outage or poison. A failure is an *outage* when it says so (the service unreachable, not ready or
 refusing our key; PostgreSQL or Kafka unavailable): the attempt ends, nothing is blamed, the
@@ -285,29 +281,15 @@ class Scorer:
         self.backoff = Backoff(stream.retry_base_seconds, stream.retry_max_seconds)
         self.lock = asyncio.Lock()
         """Held for the whole of an attempt: a rebalance or a stop waits for it."""
-        self._outbox: list[_Work] = []
-        """Attempts stored and not yet in a Kafka transaction (their entries claimed)."""
-        self._handed = asyncio.Event()
-        self._publishing = asyncio.Lock()
-        """Held for a Kafka transaction of the outbox: a rebalance or a stop waits for it."""
-        self._published_failure: str | None = None
-        """Why the last Kafka transaction failed, until the scorer's loop backs off for it."""
         self._observe = observe_latency
         self._evidence = 0
         self.chunk = min(client.max_batch, stream.batch_size * 2)
 
     async def run(self) -> None:
-        """Attempt, and after a failure back off and attempt again, until cancelled; beside it,
-        publish what the attempts stored."""
-        async with asyncio.TaskGroup() as group:
-            group.create_task(self._publish_forever())
-            await self._score_forever()
-
-    async def _score_forever(self) -> None:
+        """Attempt, and after a failure back off and attempt again, until cancelled."""
         while True:
             await self.pending.wait_batch(self.stream.batch_size, self.stream.batch_seconds)
             failure = await self.once()
-            failure, self._published_failure = failure or self._published_failure, None
             if failure is None:
                 self.backoff.reset()
                 continue
@@ -323,10 +305,9 @@ class Scorer:
             await asyncio.sleep(delay)
 
     async def once(self) -> str | None:
-        """One attempt over everything pending now (its Kafka transaction left to the
-        publisher: :meth:`flush` waits for it): why it must be retried, or None."""
+        """One attempt over everything pending now: why it must be retried, or None."""
         async with self.lock:
-            batch = self.pending.batch()
+            batch = self.pending.snapshot()
             metrics.PENDING.set(len(batch))
             metrics.BATCH.observe(len(batch))
             started = time.time()
@@ -370,8 +351,7 @@ class Scorer:
         return None
 
     async def attempt(self, batch: Sequence[Entry[Incoming]]) -> None:
-        """Everything in ``batch`` that can be finished now, stored and handed to the publisher
-        (what was stored before a failure too)."""
+        """Everything in ``batch`` that can be finished now, stored and committed."""
         work = _Work()
         self._evidence = 0
         try:
@@ -388,59 +368,9 @@ class Scorer:
                 await self._isolating([entry], work)
         finally:
             if work.output:
-                self.pending.claim(e.position for e in work.output.finished)
-                self._outbox.append(work)
-                self._handed.set()
-
-    # -- publishing -----------------------------------------------------------------------------
-
-    async def _publish_forever(self) -> None:
-        """One Kafka transaction at a time, of everything the attempts stored since the last:
-        the scorer goes on while it commits, and when a transaction takes longer than an
-        attempt, the next one carries several attempts' verdicts (fewer transactions)."""
-        while True:
-            await self._handed.wait()
-            self._handed.clear()
-            failure = await self.flush()
-            if failure is not None:
-                self._published_failure = failure
-
-    async def flush(self) -> str | None:
-        """Commit the outbox in one Kafka transaction: why it failed, or None.
-
-        After a failure the entries are released: the next attempt finds their verdicts stored
-        and publishes them again (the replay path), once, as after a crash."""
-        async with self._publishing:
-            works, self._outbox = self._outbox, []
-            if not works:
-                return None
-            done = _Work()
-            for work in works:
-                done.merge(work)
-            started = time.perf_counter()
-            why: str | None = None
-            try:
                 with stage("publish"):
-                    await self.publisher.commit(done.output)
-            except Retry as exc:
-                why = str(exc)
-            except Exception as exc:  # a bug of ours (stage() sorted it): log it, publish again
-                log.exception("the Kafka transaction failed unexpectedly")
-                why = f"unexpected {type(exc).__name__}: {exc}"
-            metrics.TRANSACTIONS.labels("failed" if why else "committed").inc()
-            if why is not None:  # the verdicts are stored: the next attempt publishes them
-                await self.pending.release(e.position for e in done.output.finished)
-                return why
-            self._count(done)
-            took = time.perf_counter() - started
-            if took >= self.stream.slow_attempt_seconds:
-                log.warning(
-                    "slow Kafka transaction: %.0f ms for %d message(s) of %d attempt(s)",
-                    took * 1000,
-                    len(done.output.messages),
-                    len(works),
-                )
-            return None
+                    await self.publisher.commit(work.output)
+                self._count(work)
 
     def _count(self, work: _Work) -> None:
         """Metrics of what was committed (never of what a failed commit will redo)."""
@@ -659,7 +589,6 @@ class Scorer:
         their pending events are forgotten (the next owner replays them) with every cached card
         state (their cards may be scored elsewhere now)."""
         async with self.lock:
-            await self.flush()  # the stored verdicts and their offsets go with the partitions
             dropped = await self.pending.drop_partitions(partitions)
             for position in [p for p in self.suspects if (p[0], p[1]) in partitions]:
                 del self.suspects[position]
@@ -669,11 +598,9 @@ class Scorer:
             log.info("rebalance: %d pending event(s) left for the partitions' next owner", dropped)
 
     async def stop(self) -> None:
-        """Wait for the attempt in flight, then hold the lock so that no other starts, and
-        publish what is stored: the worker's resources may then be closed (callers bound the
-        wait)."""
+        """Wait for the attempt in flight, then hold the lock so that no other starts: the
+        worker's resources may then be closed (callers bound the wait)."""
         await self.lock.acquire()
-        await self.flush()
 
 
 def _txn(entry: Entry[Incoming]) -> Transaction:

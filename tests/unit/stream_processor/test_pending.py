@@ -82,19 +82,3 @@ async def test_with_a_window_a_batch_waits_for_more_until_it_is_full() -> None:
     assert not waiting.done()  # three of five, the window still open
     await pending.put(entries(0, range(3, 5)))
     await asyncio.wait_for(waiting, 1.0)
-
-
-async def test_claimed_entries_wake_no_batch_and_come_back_when_released() -> None:
-    pending: Pending[None] = Pending(100)
-    await pending.put(entries(0, range(3)))
-    pending.claim(("t", 0, o) for o in range(3))
-    assert pending.batch() == []
-    assert len(pending) == 3  # still pending: counted against the capacity, and in the lag
-    waiting = asyncio.create_task(pending.wait_batch(50, 0.0))
-    await asyncio.sleep(0.01)
-    assert not waiting.done()  # only claimed entries: the scorer sleeps, it does not spin
-    await pending.release([("t", 0, 1)])
-    await asyncio.wait_for(waiting, 1.0)
-    assert [e.position[2] for e in pending.batch()] == [1]
-    await pending.remove([("t", 0, 0), ("t", 0, 2)], {})
-    assert len(pending) == 1
