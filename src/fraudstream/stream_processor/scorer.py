@@ -310,18 +310,19 @@ class Scorer:
             batch = self.pending.snapshot()
             metrics.PENDING.set(len(batch))
             metrics.BATCH.observe(len(batch))
-            started = time.time()
             age = 0.0
             if batch:  # a rebalance may have taken all of it since the scorer woke up
-                age = max(0.0, started - min(e.item.produced_at for e in batch).timestamp())
+                oldest = min(e.item.produced_at for e in batch).timestamp()
+                age = max(0.0, time.time() - oldest)  # Kafka timestamps are wall-clock
                 metrics.BATCH_AGE_SECONDS.observe(age)
             steps: dict[str, float] = {}
             token = _STEPS.set(steps)
+            started = time.perf_counter()
             try:
                 failure = await self._attempt_safely(batch)
             finally:
                 _STEPS.reset(token)
-            took = time.time() - started
+            took = time.perf_counter() - started
             metrics.ATTEMPT_SECONDS.observe(took)
         if max(took, age) >= self.stream.slow_attempt_seconds:
             log.warning(
