@@ -5,24 +5,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import orjson
 import pytest
 from prometheus_client import REGISTRY
 
-from fixtures.stream_core import TOPIC, core, record
-from fraudstream.stream_processor.incoming import Incoming, decode
-from fraudstream.stream_processor.pending import Entry
+from fixtures.stream_core import core, entry, record
 
 pytestmark = pytest.mark.unit
 
 AGE = 3.0
 """Seconds between the messages' Kafka timestamp and the test putting them."""
-
-
-def entry_at(i: int, produced: float) -> Entry[Incoming]:
-    """The i-th transaction, with ``produced`` (epoch seconds) as its Kafka timestamp."""
-    raw = orjson.dumps(record(i))
-    return Entry((TOPIC, 0, i), None, decode(TOPIC, 0, i, b"k", raw, produced))
 
 
 def sample(name: str) -> float:
@@ -32,7 +23,7 @@ def sample(name: str) -> float:
 async def test_an_attempt_records_its_duration_and_the_age_of_its_oldest_message() -> None:
     c = core()
     produced = datetime.now(UTC).timestamp() - AGE
-    entries = [entry_at(i, produced) for i in range(5)]
+    entries = [entry(record(i), i, produced=produced) for i in range(5)]
     before = {
         name: sample(name)
         for name in (
@@ -58,11 +49,11 @@ async def test_an_attempt_over_the_threshold_is_logged_with_each_step(
 ) -> None:
     c = core(stream_slow_attempt_seconds=AGE - 1)
     fresh = datetime.now(UTC).timestamp()
-    await c.put([entry_at(0, fresh)])
+    await c.put([entry(record(0), 0, produced=fresh)])
     assert await c.attempt() is None
     assert "slow attempt" not in caplog.text  # neither slow nor old
 
-    await c.put([entry_at(1, fresh - AGE)])
+    await c.put([entry(record(1), 1, produced=fresh - AGE)])
     assert await c.attempt() is None
     [line] = [r.getMessage() for r in caplog.records if "slow attempt" in r.getMessage()]
     assert "for 1 transaction(s)" in line
