@@ -926,6 +926,52 @@ class VerdictReader(threading.Thread):
         self._consumer.close()
 
 
+class ArrivalReader(threading.Thread):
+    """A consumer of the transactions topic beside the workers, in a group of its own: when
+    each message of the load became readable to any consumer (its Kafka timestamp to its
+    arrival here), the part of a latency that lies before the pipeline (the benchmark's
+    producer and the broker)."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(daemon=True)
+        self.arrivals: list[tuple[float, float]] = []
+        """(produced, arrived) wall-clock seconds, for every message read."""
+        self._done = threading.Event()
+        self._consumer = Consumer(
+            settings.kafka, f"bench-arrivals-{uuid.uuid4().hex[:8]}", auto_offset_reset="latest"
+        )
+        self._consumer.subscribe([settings.topics.transactions])
+
+    def run(self) -> None:
+        while not self._done.is_set():
+            for message in self._consumer.consume(1000, READ_WAIT_SECONDS):
+                now = time.time()
+                _, produced_ms = message.timestamp()
+                self.arrivals.append((produced_ms / 1000, now))
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join()
+        self._consumer.close()
+
+    def since(self, started: datetime) -> dict[str, Any]:
+        """Produced to readable, in ms, for the messages produced from ``started`` on: quantiles
+        and the worst of each second."""
+        start = started.timestamp()
+        load = sorted(((p, (a - p) * 1000) for p, a in self.arrivals if p >= start))
+        if not load:
+            return {}
+        waits = sorted(ms for _, ms in load)
+        worst: dict[int, float] = {}
+        for produced, ms in load:
+            second = int(produced - start)
+            worst[second] = max(worst.get(second, 0.0), ms)
+        return {
+            **{f"p{round(q * 100)}_ms": waits[int(q * (len(waits) - 1))] for q in QUANTILES},
+            "worst_by_second_ms": [round(worst[k]) for k in sorted(worst)],
+        }
+
+
 def visible_ms(url: str, seen: dict[str, float], since: datetime) -> list[float]:
     """Produced to visible on the verdicts topic, in ms, for each row of the load."""
     with psycopg.connect(url) as conn:
@@ -949,8 +995,9 @@ def latency(
     run = fresh_topics(settings.replace(stream_slow_attempt_seconds=SLOW_ATTEMPT_SECONDS))
     reset(url)
     procs = workers(run, n_workers, folder, f"rate-{int(rate)}")
-    reader = VerdictReader(run)
+    reader, arrivals = VerdictReader(run), ArrivalReader(run)
     reader.start()
+    arrivals.start()
     # One producer for the warm-up and the load: a new idempotent producer holds its first
     # messages ~0.5 s (producer id, metadata), a start-up cost of the feed, not of the pipeline.
     try:
@@ -1015,6 +1062,7 @@ def latency(
             ).fetchall()
     finally:
         reader.stop()
+        arrivals.stop()
         for proc, _ in procs:
             proc.stop()
     assert row is not None
@@ -1044,6 +1092,9 @@ def latency(
         "visible_p50_ms": v50,
         "visible_p95_ms": v95,
         "visible_p99_ms": v99,
+        # produced to readable on the transactions topic, for a consumer beside the workers:
+        # what lies before the pipeline (the benchmark's producer, the broker)
+        "readable": arrivals.since(since),
         "steady_p50_ms": steady[0][0] if steady else None,
         "steady_p95_ms": steady[0][1] if steady else None,
         "steady_p99_ms": steady[0][2] if steady else None,
@@ -1331,6 +1382,7 @@ def main() -> None:
                             flush=True,
                         )
                         print(f"  attempts over 100 ms: {point['attempts_over_100_ms']}")
+                        print(f"  produced to readable on the input topic: {point['readable']}")
                         for line in point["slow_attempts"][:8]:
                             print(f"    {line}")
                         print(

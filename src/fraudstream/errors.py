@@ -15,7 +15,8 @@ foreign exception type leaks inward and every message says what the operator sho
     │   ├── StorageError            PostgreSQL
     │   │   ├── DatabaseUnavailable   down, unreachable or restarting: retry later
     │   │   ├── RowsRefused           the server refused the rows: a retry cannot succeed
-    │   │   └── StateConflict         a card's state moved under this worker: redo from fresh
+    │   │   ├── StateConflict         a card's state moved under this worker: redo from fresh
+    │   │   └── AlreadyStored         a write for new transactions met a stored one: nothing written
     │   └── RegistryError           MLflow tracking / registry
     ├── ModelError                  a model cannot be used
     │   ├── ModelNotFound           no version behind a name or alias
@@ -113,6 +114,12 @@ class StateConflict(StorageError):
     def __init__(self, cards: Sequence[int]) -> None:
         self.cards = tuple(cards)
         super().__init__(f"the state of {len(self.cards)} card(s) changed under this worker")
+
+
+class AlreadyStored(StorageError):
+    """A write meant for new transactions only met one whose verdict is stored (a message
+    delivered again, or a producer's duplicate): the transaction was rolled back, nothing was
+    written. The caller looks up what is stored and writes the rest the idempotent way."""
 
 
 class RegistryError(InfrastructureError):

@@ -14,6 +14,11 @@ REPEATS = Counter(
     "fraudstream_stream_repeats_total",
     "Messages whose trans_num another message already brought (acknowledged, no second verdict)",
 )
+LOOKUPS = Counter(
+    "fraudstream_stream_lookups_total",
+    "Batch pieces stored as new that met a stored verdict: nothing was written, their stored "
+    "verdicts were looked up and the rest scored again (after a redelivery or a duplicate)",
+)
 DEAD_LETTERS = Counter(
     "fraudstream_stream_dead_letters_total",
     "Messages sent to the dead-letter topic, by why: malformed (refused at decode), refused "

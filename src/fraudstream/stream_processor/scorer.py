@@ -5,16 +5,17 @@ whether or not new messages arrived, and each new attempt takes everything pendi
 grows while the model service (or the database, or the broker) is away. One attempt:
 
 1. malformed messages become dead letters;
-2. transactions whose verdict is already stored have it published again when they are the very
-   message it was scored from (delivered again after a crash or a rebalance), and are finished
-   without a second verdict when another message brought the same trans_num first;
-3. the others get their card's history (from the worker's cache of card states, loaded from
+2. the others get their card's history (from the worker's cache of card states, loaded from
    PostgreSQL on first sight) and go to the model service, in chunks it accepts; items the
    service names go to the dead-letter topic, the rest is sent again;
-4. their verdicts and the cards' new states are stored in ONE PostgreSQL transaction, guarded by
+3. their verdicts and the cards' new states are stored in ONE PostgreSQL transaction, guarded by
    a version per card, so a replay never double-counts a card and two workers never overwrite
-   each other's state;
-5. last, ONE Kafka transaction publishes every verdict and dead letter of the attempt and
+   each other's state. They are stored *as new*: when one is stored already, nothing is written
+   and the piece is done again knowing what is stored. A transaction whose verdict is stored
+   has it published again when it is the very message the verdict was scored from (delivered
+   again after a crash or a rebalance), and is finished without a second verdict when another
+   message brought the same trans_num first; the rest is scored again and stored;
+4. last, ONE Kafka transaction publishes every verdict and dead letter of the attempt and
    commits the offsets of the messages finished: a ``read_committed`` consumer sees each verdict
    once, and an offset moves only past stored and published work.
 
@@ -50,6 +51,7 @@ from pydantic import BaseModel
 from fraudstream.backoff import Backoff
 from fraudstream.config import StreamSettings, TopicSettings
 from fraudstream.errors import (
+    AlreadyStored,
     BrokerError,
     DatabaseUnavailable,
     FraudstreamError,
@@ -89,10 +91,16 @@ class Store(Protocol):
     async def card_states(self, cards: Sequence[int]) -> dict[int, Versioned]: ...
 
     async def store_scored(
-        self, rows: Sequence[ScoredTransaction], states: Sequence[tuple[int, CardState, int]]
+        self,
+        rows: Sequence[ScoredTransaction],
+        states: Sequence[tuple[int, CardState, int]],
+        *,
+        only_new: bool = False,
     ) -> int:
         """Verdicts and card states (cc_num, state, new version) in one transaction; raises
-        :class:`StateConflict` when a card's stored version is not ``new version - 1``."""
+        :class:`StateConflict` when a card's stored version is not ``new version - 1``, and
+        with ``only_new`` :class:`AlreadyStored` when a verdict is stored already (nothing is
+        written then)."""
         ...
 
     async def rehearse_scored(
@@ -140,7 +148,7 @@ def stage(name: str) -> Iterator[None]:
     started = time.perf_counter()
     try:
         yield
-    except (Retry, StageFailure):
+    except (Retry, StageFailure, AlreadyStored):
         raise
     except StateConflict as exc:
         raise Retry(name, str(exc)) from exc
@@ -480,6 +488,17 @@ class Scorer:
         for entry in entries:
             by_trans.setdefault(_txn(entry).trans_num, []).append(entry)
         firsts = [group[0] for group in by_trans.values()]
+        # Nearly every transaction is new: score them all and store them as new. Only when that
+        # store meets a stored verdict (a message delivered again, a producer's duplicate; the
+        # store then wrote nothing) are the stored verdicts looked up, and the rest scored again.
+        trial = _Work()
+        try:
+            await self._score_all(firsts, by_trans, trial, only_new=True)
+        except AlreadyStored:
+            metrics.LOOKUPS.inc()
+        else:
+            work.merge(trial)
+            return
         with stage("lookup"):
             stored = await self.store.stored_verdicts(list(by_trans))
         if stored:
@@ -496,14 +515,26 @@ class Scorer:
                         work.repeats += 1
                     work.output.finished += by_trans[_txn(entry).trans_num]
             firsts = [e for e in firsts if _txn(e).trans_num not in stored]
-        while firsts:
-            firsts = await self._score(firsts, by_trans, work)
+        await self._score_all(firsts, by_trans, work, only_new=False)
+
+    async def _score_all(
+        self,
+        entries: list[Entry[Incoming]],
+        by_trans: dict[str, list[Entry[Incoming]]],
+        work: _Work,
+        *,
+        only_new: bool,
+    ) -> None:
+        while entries:
+            entries = await self._score(entries, by_trans, work, only_new=only_new)
 
     async def _score(
         self,
         entries: list[Entry[Incoming]],
         by_trans: dict[str, list[Entry[Incoming]]],
         work: _Work,
+        *,
+        only_new: bool,
     ) -> list[Entry[Incoming]]:
         """Score and store; return what must be scored again at once (the rest, after the
         service named invalid items)."""
@@ -550,7 +581,7 @@ class Scorer:
         states = [(card, state, version + 1) for card, (state, version) in overlay.items()]
         with stage("store"):
             try:
-                await self.store.store_scored(rows, states)
+                await self.store.store_scored(rows, states, only_new=only_new)
             except StateConflict as conflict:  # redo those cards from their stored state
                 self.cards.forget(conflict.cards)
                 raise

@@ -13,7 +13,14 @@ import pytest
 
 from fixtures.postgres import PostgresServer, database_settings_for, scored_transactions
 from fraudstream.config import Settings
-from fraudstream.errors import DatabaseUnavailable, DataError, RowsRefused, StorageError
+from fraudstream.errors import (
+    AlreadyStored,
+    DatabaseUnavailable,
+    DataError,
+    RowsRefused,
+    StorageError,
+)
+from fraudstream.features import CardState
 from fraudstream.schema import Verdict
 from fraudstream.storage.models import (
     ChallengerDecision,
@@ -25,7 +32,13 @@ from fraudstream.storage.models import (
     ShadowScore,
     StreamMetrics,
 )
-from fraudstream.storage.repository import Repository, Writer, prepare_connection
+from fraudstream.storage.repository import (
+    _STORED_VERDICTS,
+    Repository,
+    Writer,
+    prepare_connection,
+    session_settings,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -135,6 +148,45 @@ async def test_store_verdicts_copies_new_rows_and_stages_a_replay(database_url: 
     finally:
         await conn.close()
     assert _one(database_url, "SELECT count(*) FROM scored_transactions") == (5_020,)
+
+
+async def test_storing_as_new_meets_a_stored_verdict_and_writes_nothing(repo: Repository) -> None:
+    """The stream's usual write (``only_new``): one COPY, no savepoint; a batch holding a
+    stored trans_num raises AlreadyStored and leaves verdicts and card state as they were, and
+    the idempotent write then stores the rest."""
+    rows = scored_transactions(10)
+    card = rows[0].transaction.cc_num
+    assert await repo.store_scored(rows[:5], [(card, CardState(count=5), 1)], only_new=True) == 5
+    with pytest.raises(AlreadyStored, match="stored already"):
+        await repo.store_scored(rows[3:], [(card, CardState(count=10), 2)], only_new=True)
+    assert await repo.count_scored() == 5
+    assert (await repo.card_states([card]))[card] == (CardState(count=5), 1)
+    assert await repo.store_scored(rows[3:], [(card, CardState(count=10), 2)]) == 5
+    assert await repo.count_scored() == 10
+    assert (await repo.card_states([card]))[card] == (CardState(count=10), 2)
+
+
+@pytest.mark.parametrize("planned", [True, False])
+async def test_a_lookup_prepared_on_a_small_table_still_uses_the_index(
+    database_url: str, planned: bool
+) -> None:
+    """The repository's sessions plan each call for its parameters: a lookup prepared while the
+    table was small (a stream's start) does not keep scanning it sequentially once it grew.
+    Without the setting (``planned=False``) PostgreSQL keeps the generic plan it chose then,
+    until an ANALYZE of the table (autovacuum's, a minute or more later) invalidates it."""
+    settings = session_settings("test") if planned else {}
+    conn = await asyncpg.connect(database_url, server_settings=settings)
+    try:
+        await prepare_connection(conn)
+        await conn.execute(f"PREPARE look(text[]) AS {_STORED_VERDICTS}")
+        await Writer(conn).store_verdicts(scored_transactions(5))
+        for _ in range(6):  # after five runs PostgreSQL may settle on a generic plan
+            await conn.execute("EXECUTE look('{t1,t2}')")
+        await Writer(conn).store_verdicts(scored_transactions(20_000, start=5))
+        plan = "\n".join(r[0] for r in await conn.fetch("EXPLAIN EXECUTE look('{t1,t2}')"))
+    finally:
+        await conn.close()
+    assert ("Seq Scan" in plan) is not planned, plan
 
 
 async def test_two_batches_in_one_transaction_count_right(repo: Repository) -> None:

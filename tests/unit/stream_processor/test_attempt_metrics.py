@@ -57,7 +57,7 @@ async def test_an_attempt_over_the_threshold_is_logged_with_each_step(
     assert await c.attempt() is None
     [line] = [r.getMessage() for r in caplog.records if "slow attempt" in r.getMessage()]
     assert "for 1 transaction(s)" in line
-    for step in ("lookup", "service", "store", "publish"):
+    for step in ("features", "service", "store", "publish"):
         assert f"{step} " in line
     waited = int(line.rsplit("waited ", 1)[1].split(" ms")[0])
     assert AGE * 1000 <= waited < (AGE + 5) * 1000

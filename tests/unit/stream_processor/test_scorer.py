@@ -46,6 +46,7 @@ async def test_a_clean_batch_is_stored_then_published_with_its_offsets_in_one_co
     assert offsets == {(TOPIC, 0): 20}
     assert len(c.pending) == 0
     assert card_count(c, record(0)["cc_num"]) == 20
+    assert c.store.lookups == 0  # new transactions are stored as new, never looked up
 
 
 async def test_malformed_messages_are_dead_lettered_and_the_others_scored() -> None:
@@ -165,6 +166,7 @@ async def test_a_failed_commit_publishes_the_stored_verdicts_once_on_the_next_at
     assert sorted(verdicts_of(c)) == [f"t{i:05d}" for i in range(10)]  # once each
     assert c.store.writes == 1  # replayed, not scored again
     assert card_count(c, record(0)["cc_num"]) == 10  # not counted twice
+    assert c.store.lookups == 1  # once the store as new met them, nothing written
 
 
 async def test_a_message_delivered_again_republishes_and_a_repeat_does_not() -> None:
