@@ -19,12 +19,14 @@ processes. Measured in one run:
    ``--compare-drain`` also measures the sustained pipeline with Faust's own fetch loop;
 3. **a naive consumer**: one confluent-kafka consumer that posts each transaction to the model
    service on its own and inserts its verdict on its own;
-4. **latency at offered rates**: for each rate, a producer paced at it for ``--seconds``; the
-   percentiles of (stored_at - produced_at) of those rows, read from PostgreSQL, and of
-   produced to visible on the verdicts topic for a ``read_committed`` consumer (what a
-   downstream reader waits for), and each process's share of a core while the producer is
-   paced (the load's CPU budget) and the pauses of the workers' and the service's garbage
-   collectors meanwhile. With several ``--batch-seconds``, ``--freeze-heap true,false`` or
+4. **latency at offered rates**: for each rate, new workers run at it for 5 s, then a producer
+   paced at it for ``--seconds`` is timed; the percentiles of (stored_at - produced_at) of those
+   rows, read from PostgreSQL, of produced to visible on the verdicts topic for a
+   ``read_committed`` consumer (what a downstream reader waits for), and of produced to readable
+   on the transactions topic for a consumer beside the workers (what lies before the pipeline);
+   each process's share of a core while the producer is paced (the load's CPU budget), the CPU
+   the hypervisor took meanwhile, and the pauses of the workers' and the service's garbage
+   collectors. With several ``--batch-seconds``, ``--freeze-heap true,false`` or
    ``--latency-workers 1,2``, each rate is measured with each rule in turn. Run alone (``--parts
    latency``), a first point is measured and thrown away: it meets a broker whose JIT is still
    compiling (half its CPU in the first minute was the C2 compiler thread);
@@ -43,6 +45,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import re
 import shutil
 import statistics
@@ -428,17 +431,27 @@ def forget_rows(url: str) -> None:
 
 
 WARM_UP_MESSAGES = 100
+WORKER_WARM_UP_SECONDS = 5.0
+"""How long a latency point's new workers run at its rate before the load is timed: their first
+transactions, a new producer's to each partition, are several times slower (170-260 ms, the
+Kafka transaction, in the first attempt after 100 warm-up messages)."""
 
 
 def settle(
-    run: Settings, url: str, ports: list[int], producer: Producer | None = None, forget: bool = True
+    run: Settings,
+    url: str,
+    ports: list[int],
+    producer: Producer | None = None,
+    forget: bool = True,
+    n: int = WARM_UP_MESSAGES,
+    rate: float = 0,
 ) -> None:
     """Let every worker (its metrics ``ports``) join the group until it is balanced and stable,
-    then push a warm-up through the whole path (connections open, first requests served) and,
-    with ``forget``, delete its rows."""
+    then push a warm-up of ``n`` messages (paced at ``rate``, 0: at once) through the whole path
+    (connections open, first requests served) and, with ``forget``, delete its rows."""
     wait_balanced(run, ports)
-    produce(run, messages(WARM_UP_MESSAGES, seed=9), producer=producer)
-    wait_stored(url, WARM_UP_MESSAGES, timeout=120)
+    produce(run, messages(n, seed=9), rate, producer)
+    wait_stored(url, n, timeout=120)
     if forget:
         forget_rows(url)
 
@@ -834,6 +847,13 @@ JVM_THREADS = (
 compilers, its collector, and the network and request-handler threads that serve clients."""
 
 
+def stolen_seconds() -> float:
+    """CPU time the hypervisor gave to others while this machine's processes were runnable
+    (``steal`` in /proc/stat, all cores): a stall no process here can explain."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+    return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+
+
 def jvm_threads(pid: int | None) -> dict[str, float]:
     """CPU seconds of a JVM's threads so far, grouped by :data:`JVM_THREADS` (the rest:
     "other"): how much of the broker's share is its own warming up and collecting."""
@@ -1003,7 +1023,10 @@ def latency(
     try:
         with Producer(run.kafka) as producer:
             ports = [port for _, port in procs]
-            settle(run, url, ports, producer, forget=False)
+            # the point's workers are new processes: they run at the point's rate for a while
+            # first, so that the load meets running workers, not their first second
+            warm = int(rate * WORKER_WARM_UP_SECONDS)
+            settle(run, url, ports, producer, forget=False, n=warm, rate=rate)
             taken = [n for _, n in assignments(ports)]
             retried = retries(ports)
             waits_before = attempt_waits(ports)
@@ -1016,20 +1039,20 @@ def latency(
             gc_before = [gc_totals(ports), gc_totals([settings.service.base_url]), gc_totals(None)]
             broker = (pids or {}).get("broker")
             cpu_before, started = cpu_seconds(everyone), time.perf_counter()
-            threads_before = jvm_threads(broker)
+            threads_before, stolen = jvm_threads(broker), stolen_seconds()
             since = datetime.now(UTC)
             this = psutil.Process()  # the producer and the reader
             mine = sum(this.cpu_times()[:2])
             sent_in = produce(run, batch, rate, producer)
             cpu_after, loaded = cpu_seconds(everyone), time.perf_counter() - started
-            threads_after = jvm_threads(broker)
+            threads_after, stolen = jvm_threads(broker), stolen_seconds() - stolen
             mine = sum(this.cpu_times()[:2]) - mine
             gc_after = [gc_totals(ports), gc_totals([settings.service.base_url]), gc_totals(None)]
         rebalances = sum(n for _, n in assignments(ports)) - sum(taken)
         retried = retries(ports) - retried
         waits_after = attempt_waits(ports)
-        wait_stored(url, len(batch) + WARM_UP_MESSAGES, timeout=seconds * 10 + 60)
-        reader.wait_for(len(batch) + WARM_UP_MESSAGES, timeout=30)  # the warm-up's verdicts too
+        wait_stored(url, len(batch) + warm, timeout=seconds * 10 + 60)
+        reader.wait_for(len(batch) + warm, timeout=30)  # the warm-up's verdicts too
         check_workers(procs, f"rate {rate:,.0f}")
         slow = slow_attempts(procs, logged)
         visible = visible_ms(url, reader.seen, since)
@@ -1135,6 +1158,8 @@ def latency(
             **{name: (cpu_after[name] - cpu_before[name]) / loaded * 100 for name in cpu_before},
             "producer+reader": mine / loaded * 100,
         },
+        # CPU the hypervisor took from this machine while the producer was paced
+        "stolen_percent_of_a_core": stolen / loaded * 100,
         # the broker's share above, by its threads (its JIT still compiling, its collector)
         "broker_threads_percent_of_a_core": {
             kind: (threads_after[kind] - threads_before.get(kind, 0.0)) / loaded * 100
@@ -1397,7 +1422,10 @@ def main() -> None:
                         )
                         cpu = point["cpu_percent_of_a_core"]
                         shares = ", ".join(f"{k} {v:.0f}" for k, v in cpu.items())
-                        print(f"  CPU, % of a core: {shares}; all {sum(cpu.values()):.0f}")
+                        print(
+                            f"  CPU, % of a core: {shares}; all {sum(cpu.values()):.0f};"
+                            f" stolen by the hypervisor {point['stolen_percent_of_a_core']:.1f}"
+                        )
                         for who, pauses in point["gc_pauses"].items():
                             print(f"  GC pauses, {who}: {pauses}", flush=True)
             finally:
