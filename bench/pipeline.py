@@ -1011,6 +1011,7 @@ def latency(
     n_workers: int,
     folder: Path,
     pids: dict[str, int] | None = None,
+    linger_ms: float | None = None,
 ) -> dict[str, Any]:
     run = fresh_topics(settings.replace(stream_slow_attempt_seconds=SLOW_ATTEMPT_SECONDS))
     reset(url)
@@ -1021,7 +1022,8 @@ def latency(
     # One producer for the warm-up and the load: a new idempotent producer holds its first
     # messages ~0.5 s (producer id, metadata), a start-up cost of the feed, not of the pipeline.
     try:
-        with Producer(run.kafka) as producer:
+        feed = None if linger_ms is None else {"linger.ms": linger_ms}
+        with Producer(run.kafka, overrides=feed) as producer:
             ports = [port for _, port in procs]
             # the point's workers are new processes: they run at the point's rate for a while
             # first, so that the load meets running workers, not their first second
@@ -1099,6 +1101,8 @@ def latency(
         "batch_seconds": run.stream.batch_seconds,
         "freeze_heap": run.freeze_heap,
         "workers": n_workers,
+        # the feed's librdkafka linger (None: the project's default)
+        "producer_linger_ms": linger_ms,
         # assignments the workers took during the load, summed: a rebalance gives each worker
         # one and pauses scoring (0 expected)
         "rebalances": rebalances,
@@ -1175,16 +1179,20 @@ WARM_UP_POINTS = 4
 
 
 def warm_up(
-    rule: tuple[Settings, int], url: str, rate: float, folder: Path, pids: dict[str, int]
+    rule: tuple[Settings, int, float | None],
+    url: str,
+    rate: float,
+    folder: Path,
+    pids: dict[str, int],
 ) -> list[dict[str, Any]]:
     """Paced loads thrown away until the broker's JIT is quiet (at most :data:`WARM_UP_POINTS`):
     a broker just started still compiles (26-30 % of a core during the first point after a 30 s
     warm-up, 4-7 % in the next ones), so a point measured then is partly its JIT's."""
-    settings, n = rule
+    settings, n, linger = rule
     points = []
     for _ in range(WARM_UP_POINTS):
         print(f"warming the broker up at {rate:,.0f} tx/s (discarded)...", flush=True)
-        point = latency(settings, url, rate, WARM_UP_SECONDS, n, folder, pids)
+        point = latency(settings, url, rate, WARM_UP_SECONDS, n, folder, pids, linger)
         points.append(point)
         jit = point["broker_threads_percent_of_a_core"].get("jit", 0.0)
         print(f"  stored p99 {point['p99_ms']:.0f} ms, broker JIT {jit:.0f} % of a core")
@@ -1228,6 +1236,12 @@ def main() -> None:
         default=None,
         help="workers at the latency points, if not --workers: several (1,2) measure each rate "
         "with each count in turn",
+    )
+    parser.add_argument(
+        "--producer-linger-ms",
+        default="",
+        help="the feed's librdkafka linger.ms at the latency points (the project's default "
+        "unless given); several (5,0) measure each rate with each in turn",
     )
     parser.add_argument(
         "--freeze-heap",
@@ -1374,27 +1388,33 @@ def main() -> None:
                     print(f"  {results['naive']['per_s']:,.0f} tx/s", flush=True)
                 results["latency"] = []
                 counts = [int(n) for n in (args.latency_workers or str(args.workers)).split(",")]
+                lingers: list[float | None] = [
+                    float(ms) for ms in args.producer_linger_ms.split(",") if ms
+                ] or [None]
                 rules = [
                     (
                         settings.replace(stream_batch_seconds=window, freeze_heap=freeze == "true"),
                         n,
+                        linger,
                     )
                     for window in windows or [settings.stream.batch_seconds]
                     for freeze in args.freeze_heap.split(",")
                     for n in counts
+                    for linger in lingers
                 ]
                 rates = [float(r) for r in args.rates.split(",")]
                 if "latency" in parts and "sustained" not in parts:
                     results["latency_warm_up"] = warm_up(rules[0], url, rates[0], folder, pids)
                 # each rate with each rule in turn: neighbours in time share the machine's mood
                 for rate in rates:
-                    for paced, n in rules if "latency" in parts else []:
+                    for paced, n, linger in rules if "latency" in parts else []:
                         print(
                             f"latency at {rate:,.0f} tx/s offered, {n} worker(s), batch window "
-                            f"{paced.stream.batch_seconds} s, heap frozen: {paced.freeze_heap}...",
+                            f"{paced.stream.batch_seconds} s, heap frozen: {paced.freeze_heap},"
+                            f" feed linger {'default' if linger is None else linger} ms...",
                             flush=True,
                         )
-                        point = latency(paced, url, rate, args.seconds, n, folder, pids)
+                        point = latency(paced, url, rate, args.seconds, n, folder, pids, linger)
                         results["latency"].append(point)
                         print(
                             f"  stored p50 {point['p50_ms']:.0f} ms, p99 {point['p99_ms']:.0f} ms;"
