@@ -525,6 +525,7 @@ class Scorer:
         *,
         only_new: bool,
     ) -> None:
+        """Score and store ``entries``, again without the items the service named invalid."""
         while entries:
             entries = await self._score(entries, by_trans, work, only_new=only_new)
 
