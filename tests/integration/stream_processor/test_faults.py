@@ -154,7 +154,13 @@ def test_worker_killed_between_store_and_commit_replays_without_duplicates(
         exactly_once(stack, records)
         replayed = second.metric("fraudstream_stream_replayed_total") or 0
         assert replayed >= gap, f"{gap} verdicts were stored and not committed"
-        print(f"killed with {gap} verdicts stored, not committed; {replayed:.0f} replayed")
+        # only a store as new that met a stored verdict falls back to the lookup that replays
+        lookups = second.metric("fraudstream_stream_lookups_total") or 0
+        assert lookups >= 1, "the replay did not go through the stored-verdict lookup"
+        print(
+            f"killed with {gap} verdicts stored, not committed; {replayed:.0f} replayed "
+            f"after {lookups:.0f} lookup(s)"
+        )
     finally:
         stack.close()
 
