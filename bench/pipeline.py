@@ -847,6 +847,24 @@ JVM_THREADS = (
 compilers, its collector, and the network and request-handler threads that serve clients."""
 
 
+MAINTAINED = ("scored_transactions", "card_state")
+"""The tables the stream writes at every attempt, which autovacuum visits about once a minute
+under load."""
+
+
+def autovacuum_visits(url: str) -> dict[str, int]:
+    """Autovacuum's vacuums and analyzes of :data:`MAINTAINED` so far. Its worker's visits of
+    the database took 0.3-0.6 s of CPU within 0.5-2 s each, up to 90 % of a core (sampled from
+    /proc at 2,000 tx/s), and the attempts of those seconds waited for a core (BENCHMARKS.md)."""
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT relname, autovacuum_count + autoanalyze_count FROM pg_stat_user_tables"
+            " WHERE relname = ANY(%s)",
+            (list(MAINTAINED),),
+        ).fetchall()
+    return {str(name): int(n) for name, n in rows}
+
+
 def stolen_seconds() -> float:
     """CPU time the hypervisor gave to others while this machine's processes were runnable
     (``steal`` in /proc/stat, all cores): a stall no process here can explain."""
@@ -1040,6 +1058,7 @@ def latency(
             }
             gc_before = [gc_totals(ports), gc_totals([settings.service.base_url]), gc_totals(None)]
             broker = (pids or {}).get("broker")
+            vacuumed = autovacuum_visits(url)
             cpu_before, started = cpu_seconds(everyone), time.perf_counter()
             threads_before, stolen = jvm_threads(broker), stolen_seconds()
             since = datetime.now(UTC)
@@ -1049,6 +1068,7 @@ def latency(
             cpu_after, loaded = cpu_seconds(everyone), time.perf_counter() - started
             threads_after, stolen = jvm_threads(broker), stolen_seconds() - stolen
             mine = sum(this.cpu_times()[:2]) - mine
+            vacuumed_after = autovacuum_visits(url)
             gc_after = [gc_totals(ports), gc_totals([settings.service.base_url]), gc_totals(None)]
         rebalances = sum(n for _, n in assignments(ports)) - sum(taken)
         retried = retries(ports) - retried
@@ -1126,6 +1146,9 @@ def latency(
         "steady_p95_ms": steady[0][1] if steady else None,
         "steady_p99_ms": steady[0][2] if steady else None,
         "seconds_with_a_latency_over_250_ms": slow_seconds,
+        # autovacuum's visits of each table the stream writes, while the producer was paced:
+        # each takes a share of a core for about a second
+        "autovacuum_visits": {t: n - vacuumed.get(t, 0) for t, n in vacuumed_after.items()},
         "attempts": attempts["attempts"],
         "mean_batch": attempts["mean_batch"],
         # where an attempt's wall time goes (warm-up included): what a transaction that arrives
@@ -1427,6 +1450,7 @@ def main() -> None:
                             flush=True,
                         )
                         print(f"  attempts over 100 ms: {point['attempts_over_100_ms']}")
+                        print(f"  autovacuum visits during the load: {point['autovacuum_visits']}")
                         print(f"  produced to readable on the input topic: {point['readable']}")
                         for line in point["slow_attempts"][:8]:
                             print(f"    {line}")
