@@ -75,6 +75,12 @@ def main() -> None:
     parser.add_argument("--gap", type=float, default=0.025, help="seconds between batches")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=1500, help="transactions before timing")
+    parser.add_argument(
+        "--lingers",
+        default="",
+        help="also time the transaction with each of these linger.ms (the stream's is "
+        "TRANSACTION_DEFAULTS'); each its own producer, alternated with the others",
+    )
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="bench-kafka-transaction-"))
@@ -86,36 +92,60 @@ def main() -> None:
         pid = kafka.pid or 0
         topic, source = settings.topics.verdicts, settings.topics.transactions
         batch = [Outgoing(topic, VALUE, str(k)) for k in range(args.batch)]
-        txn = TransactionalProducer(
-            settings.kafka,
-            transactional_id=f"bench-{uuid.uuid4().hex[:8]}",
-            group_id="bench-transaction",
-            timeout_seconds=10,
-        )
-        txn.start()
+
+        def producer(linger_ms: float | None = None) -> TransactionalProducer:
+            made = TransactionalProducer(
+                settings.kafka,
+                transactional_id=f"bench-{uuid.uuid4().hex[:8]}",
+                group_id="bench-transaction",
+                timeout_seconds=10,
+                overrides=None if linger_ms is None else {"linger.ms": linger_ms},
+            )
+            made.start()
+            return made
+
+        txn = producer()
+        lingers = [float(ms) for ms in args.lingers.split(",") if ms]
+        others = {f"transaction, linger {ms:g} ms": producer(ms) for ms in lingers}
         with Producer(settings.kafka) as plain:
 
             def transaction(i: int) -> None:
                 txn.commit(batch, {(source, 0): i + 1})
+
+            def lingering(made: TransactionalProducer) -> Callable[[int], None]:
+                def one(i: int) -> None:
+                    made.commit(batch, {(source, 1): i + 1})
+
+                return one
 
             def produce(_: int) -> None:
                 for m in batch:
                     plain.produce(m.topic, m.value, m.key)
                 plain.flush()
 
+            variants = {
+                "transaction": transaction,
+                "plain": produce,
+                **{name: lingering(made) for name, made in others.items()},
+            }
             print(f"warming the broker up ({args.warmup} transactions)...", flush=True)
             for i in range(args.warmup):
                 transaction(i)
+            for one in variants.values():
+                for i in range(100):
+                    one(i)
             cpu_before = broker_cpu(pid)
             time.sleep(5)
             idle = (broker_cpu(pid) - cpu_before) / 5
-            rounds: dict[str, list[dict[str, float]]] = {"transaction": [], "plain": []}
+            rounds: dict[str, list[dict[str, float]]] = {name: [] for name in variants}
             for r in range(args.rounds):
-                for name, one in (("transaction", transaction), ("plain", produce)):
+                order = list(variants.items())
+                for name, one in order if r % 2 == 0 else reversed(order):
                     figures = timed(pid, idle, args.n, args.gap, one)
                     rounds[name].append(figures)
                     print(f"  round {r + 1}, {name}: {figures}", flush=True)
-        txn.close()
+        for made in [txn, *others.values()]:
+            made.close()
 
     def median(name: str, key: str) -> float:
         return statistics.median(f[key] for f in rounds[name])

@@ -1120,6 +1120,7 @@ def latency(
     return {
         "batch_seconds": run.stream.batch_seconds,
         "freeze_heap": run.freeze_heap,
+        "gc_young_threshold": run.gc_young_threshold,
         "workers": n_workers,
         # the feed's librdkafka linger (None: the project's default)
         "producer_linger_ms": linger_ms,
@@ -1273,6 +1274,12 @@ def main() -> None:
         "(true,false) to measure each rate with each in turn",
     )
     parser.add_argument(
+        "--gc-young-threshold",
+        default="",
+        help="FRAUD_GC_YOUNG_THRESHOLD of the workers and the latency points: several "
+        "(700,10000) measure each rate with each in turn (the project's default unless given)",
+    )
+    parser.add_argument(
         "--batch-seconds",
         default=None,
         help="FRAUD_STREAM_BATCH_SECONDS of the workers: one value, or several separated by "
@@ -1414,14 +1421,22 @@ def main() -> None:
                 lingers: list[float | None] = [
                     float(ms) for ms in args.producer_linger_ms.split(",") if ms
                 ] or [None]
+                thresholds = [int(n) for n in args.gc_young_threshold.split(",") if n] or [
+                    settings.gc_young_threshold
+                ]
                 rules = [
                     (
-                        settings.replace(stream_batch_seconds=window, freeze_heap=freeze == "true"),
+                        settings.replace(
+                            stream_batch_seconds=window,
+                            freeze_heap=freeze == "true",
+                            gc_young_threshold=young,
+                        ),
                         n,
                         linger,
                     )
                     for window in windows or [settings.stream.batch_seconds]
                     for freeze in args.freeze_heap.split(",")
+                    for young in thresholds
                     for n in counts
                     for linger in lingers
                 ]
@@ -1434,6 +1449,7 @@ def main() -> None:
                         print(
                             f"latency at {rate:,.0f} tx/s offered, {n} worker(s), batch window "
                             f"{paced.stream.batch_seconds} s, heap frozen: {paced.freeze_heap},"
+                            f" young collection every {paced.gc_young_threshold},"
                             f" feed linger {'default' if linger is None else linger} ms...",
                             flush=True,
                         )

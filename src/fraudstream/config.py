@@ -565,8 +565,8 @@ class LocalSettings(Section):
 class Settings(Section):
     """Every knob of fraudstream, with local defaults, in one section per component.
 
-    ``home``, ``cache_dir``, ``log_level`` and ``freeze_heap`` are the few that every process
-    shares.
+    ``home``, ``cache_dir``, ``log_level``, ``freeze_heap`` and ``gc_young_threshold`` are the
+    few that every process shares.
     """
 
     home: Path = Field(default=DEFAULT_HOME, description="State folder of the local stack.")
@@ -582,6 +582,15 @@ class Settings(Section):
         "collections stop visiting ~150,000 objects (a worker) each time, 122 ms against 7-10 "
         "at 2,000 tx/s, the tail of the latency. "
         "false: every collection visits everything, as Python does by default.",
+    )
+    gc_young_threshold: int = Field(
+        default=10_000,
+        ge=100,
+        le=1_000_000,
+        description="Tracked objects a stream worker and the model service may gain before a "
+        "young collection (gc.set_threshold's first value; Python's is 700). At 700 a worker "
+        "collected 37 times a second under 2,000 tx/s (3 % of its time in pauses); at 10,000, "
+        "8 times in 45 s, its p50 8-12 ms lower (fraudstream/heap.py, BENCHMARKS.md).",
     )
     kafka: KafkaSettings
     topics: TopicSettings

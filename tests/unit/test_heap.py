@@ -39,3 +39,15 @@ def test_what_is_alive_when_frozen_is_left_out_of_collections() -> None:
         assert gc.get_freeze_count() >= len(held)
     finally:
         gc.unfreeze()
+
+
+def test_young_collections_wait_for_the_allocations_asked() -> None:
+    before = gc.get_threshold()
+    try:
+        heap.collect_young_every(10_000)
+        assert gc.get_threshold() == (10_000, *before[1:])
+        gc.collect()
+        held = [[index] for index in range(5_000)]  # tracked containers: below the threshold
+        assert gc.get_count()[0] >= len(held)  # no young collection ran meanwhile
+    finally:
+        gc.set_threshold(*before)

@@ -24,6 +24,7 @@ VARIABLES = [
     ("FRAUD_CACHE_DIR", "/tmp/somewhere", "cache_dir"),
     ("FRAUD_LOG_LEVEL", "ERROR", "log_level"),
     ("FRAUD_FREEZE_HEAP", "false", "freeze_heap"),
+    ("FRAUD_GC_YOUNG_THRESHOLD", "700", "gc_young_threshold"),
     ("FRAUD_KAFKA_PORT", "9093", "kafka.port"),
     ("FRAUD_KAFKA_BOOTSTRAP_SERVERS", "value-x", "kafka.bootstrap_servers"),
     ("FRAUD_KAFKA_VERSION", "value-x", "local.kafka_version"),

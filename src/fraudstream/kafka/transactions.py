@@ -40,6 +40,7 @@ from fraudstream.config import KafkaSettings
 from fraudstream.errors import BrokerError
 from fraudstream.kafka.config import consumer_config, producer_config
 from fraudstream.kafka.errors import ClientErrors, broker_error, librdkafka_log
+from fraudstream.kafka.types import ConfigValue
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,10 @@ Offsets = Mapping[tuple[str, int], int]
 
 
 class TransactionalProducer:
-    """One transactional producer; its transactions run one at a time, whichever thread asks."""
+    """One transactional producer; its transactions run one at a time, whichever thread asks.
+
+    ``overrides`` win over every librdkafka setting it derives (``bench/kafka_transaction.py``
+    compares lingers with them)."""
 
     def __init__(
         self,
@@ -79,6 +83,7 @@ class TransactionalProducer:
         transactional_id: str,
         group_id: str,
         timeout_seconds: float,
+        overrides: Mapping[str, ConfigValue] | None = None,
     ) -> None:
         self.bootstrap = kafka.bootstrap_servers
         self.transactional_id = transactional_id
@@ -94,6 +99,7 @@ class TransactionalProducer:
             # librdkafka: neither a request nor a message may outlive its transaction
             "socket.timeout.ms": min(int(config["socket.timeout.ms"]), timeout_ms),
             "message.timeout.ms": min(int(config["message.timeout.ms"]), timeout_ms),
+            **(overrides or {}),
         }
         self._errors = ClientErrors(f"transactional producer {transactional_id}", self.bootstrap)
         try:

@@ -43,4 +43,5 @@ def app_from_env() -> object:
 
     heap.watch_collector()
     settings = load_settings()
+    heap.collect_young_every(settings.gc_young_threshold)
     return create_app(settings, started=heap.freeze if settings.freeze_heap else lambda: None)

@@ -31,6 +31,7 @@ def stream(
 
     logs.configure(settings.log_level)
     heap.watch_collector()
+    heap.collect_young_every(settings.gc_young_threshold)
     if metrics_port:
         from prometheus_client import start_http_server
 
