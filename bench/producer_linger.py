@@ -13,7 +13,7 @@ all, idempotent, lz4, 1 MB batches) with each linger in turn, against a fresh br
 - unpaced: messages/s until the broker acknowledged the last one.
 
 Rounds alternate the order of the lingers; medians over rounds, and each linger's ratio to the
-first one given (the baseline, the project's default before 2026-12-07: 5 ms).
+first one given (the baseline: the project's default, 5 ms).
 
 Usage: ``.venv/bin/python bench/producer_linger.py [--lingers 5,0] [--rates 2000,10000]
 [--seconds 10] [--rounds 3]``; writes ``bench/results/producer_linger.json``.
