@@ -30,22 +30,26 @@ from fraudstream.wire import BatchDecoder
 _decoder = BatchDecoder(PredictItem)
 
 
-def _settings(request: Request) -> Settings:
+# The dependencies are coroutines although none awaits: FastAPI runs a plain function
+# dependency in its thread pool, a round trip through another thread for each, on every request.
+
+
+async def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def _live(request: Request) -> LiveModels:
+async def _live(request: Request) -> LiveModels:
     live: LiveModels = request.app.state.live
     return live
 
 
-def _shadow(request: Request) -> ShadowScorer | None:
+async def _shadow(request: Request) -> ShadowScorer | None:
     shadow: ShadowScorer | None = request.app.state.shadow
     return shadow
 
 
-def _authorised(request: Request, settings: Annotated[Settings, Depends(_settings)]) -> None:
+async def _authorised(request: Request, settings: Annotated[Settings, Depends(_settings)]) -> None:
     check_api_key(settings, request)
 
 
