@@ -38,7 +38,7 @@ from fraudstream.config import Settings
 from fraudstream.kafka.admin import TopicSpec, ensure_topics
 from fraudstream.kafka.config import producer_config
 from fraudstream.local.kafka import kafka_spec
-from fraudstream.local.process import running
+from fraudstream.local.process import ManagedProcess, free_port
 
 PARTITIONS = 6
 
@@ -126,14 +126,6 @@ def measure(
     }
 
 
-def broker_process(folder: Path) -> psutil.Process:
-    """The launcher's broker: the java process whose command line names this folder."""
-    for process in psutil.process_iter(["cmdline"]):
-        if any(str(folder) in part for part in process.info["cmdline"] or []):
-            return process
-    raise RuntimeError(f"no broker process found for {folder}")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -149,10 +141,10 @@ def main() -> None:
     loads = [*rates, 0.0]
     rounds: list[list[dict[str, float]]] = []
     with tempfile.TemporaryDirectory(prefix="linger-bench-") as folder:
-        spec = kafka_spec(Settings(), Path(folder))
-        with running(spec):
-            settings = Settings(kafka_bootstrap_servers=spec.address)
-            broker = broker_process(Path(folder))
+        kafka = ManagedProcess(kafka_spec(Settings(), Path(folder), port=free_port()))
+        with kafka:
+            settings = Settings(kafka_bootstrap_servers=kafka.spec.address)
+            broker = psutil.Process(kafka.pid or 0)
             warm = sparkov_messages(50_000, seed=99)
             for linger in lingers:  # the broker's JIT, before anything counts
                 measure(settings, broker, linger, warm, 10_000)
