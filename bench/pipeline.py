@@ -26,8 +26,9 @@ processes. Measured in one run:
    on the transactions topic for a consumer beside the workers (what lies before the pipeline);
    each process's share of a core while the producer is paced (the load's CPU budget), the CPU
    the hypervisor took meanwhile, and the pauses of the workers' and the service's garbage
-   collectors. With several ``--batch-seconds``, ``--freeze-heap true,false`` or
-   ``--latency-workers 1,2``, each rate is measured with each rule in turn. Run alone (``--parts
+   collectors. With several ``--batch-seconds``, ``--freeze-heap true,false``,
+   ``--latency-workers 1,2`` or ``--worker-code`` (the workers of another commit against this
+   one's), each rate is measured with each rule in turn. Run alone (``--parts
    latency``), a first point is measured and thrown away: it meets a broker whose JIT is still
    compiling (half its CPU in the first minute was the C2 compiler thread);
 5. **where the time goes**: the stream's per-stage wall-time counters, scraped from the workers.
@@ -187,8 +188,13 @@ def wait_stored(url: str, n: int, timeout: float) -> None:
         time.sleep(0.5)
 
 
-def workers(settings: Settings, n: int, folder: Path, tag: str) -> list[tuple[Process, int]]:
+def workers(
+    settings: Settings, n: int, folder: Path, tag: str, code: str | None = None
+) -> list[tuple[Process, int]]:
+    """``n`` stream workers; with ``code``, a ``src`` folder (of a git worktree at another
+    commit, say) first on their import path: the rest of the stack stays this checkout's."""
     started = []
+    env = {"PYTHONPATH": code} if code else {}
     for i in range(n):
         port = free_port()
         proc = Process.fraudstream(
@@ -199,6 +205,7 @@ def workers(settings: Settings, n: int, folder: Path, tag: str) -> list[tuple[Pr
             "0",
             "--metrics-port",
             str(port),
+            **env,
         )
         started.append((proc, port))
     return started
@@ -1030,10 +1037,11 @@ def latency(
     folder: Path,
     pids: dict[str, int] | None = None,
     linger_ms: float | None = None,
+    code: str | None = None,
 ) -> dict[str, Any]:
     run = fresh_topics(settings.replace(stream_slow_attempt_seconds=SLOW_ATTEMPT_SECONDS))
     reset(url)
-    procs = workers(run, n_workers, folder, f"rate-{int(rate)}")
+    procs = workers(run, n_workers, folder, f"rate-{int(rate)}", code)
     reader, arrivals = VerdictReader(run), ArrivalReader(run)
     reader.start()
     arrivals.start()
@@ -1122,6 +1130,8 @@ def latency(
         "freeze_heap": run.freeze_heap,
         "gc_young_threshold": run.gc_young_threshold,
         "workers": n_workers,
+        # the workers' source folder (--worker-code); None: this checkout's
+        "worker_code": code,
         # the feed's librdkafka linger (None: the project's default)
         "producer_linger_ms": linger_ms,
         # assignments the workers took during the load, summed: a rebalance gives each worker
@@ -1202,8 +1212,12 @@ a warm-up point."""
 WARM_UP_POINTS = 4
 
 
+Rule = tuple[Settings, int, float | None, str | None]
+"""A latency point's variant: the settings, the workers, the feed's linger, the workers' code."""
+
+
 def warm_up(
-    rule: tuple[Settings, int, float | None],
+    rule: Rule,
     url: str,
     rate: float,
     folder: Path,
@@ -1212,11 +1226,11 @@ def warm_up(
     """Paced loads thrown away until the broker's JIT is quiet (at most :data:`WARM_UP_POINTS`):
     a broker just started still compiles (26-30 % of a core during the first point after a 30 s
     warm-up, 4-7 % in the next ones), so a point measured then is partly its JIT's."""
-    settings, n, linger = rule
+    settings, n, linger, code = rule
     points = []
     for _ in range(WARM_UP_POINTS):
         print(f"warming the broker up at {rate:,.0f} tx/s (discarded)...", flush=True)
-        point = latency(settings, url, rate, WARM_UP_SECONDS, n, folder, pids, linger)
+        point = latency(settings, url, rate, WARM_UP_SECONDS, n, folder, pids, linger, code)
         points.append(point)
         jit = point["broker_threads_percent_of_a_core"].get("jit", 0.0)
         print(f"  stored p99 {point['p99_ms']:.0f} ms, broker JIT {jit:.0f} % of a core")
@@ -1278,6 +1292,13 @@ def main() -> None:
         default="",
         help="FRAUD_GC_YOUNG_THRESHOLD of the workers and the latency points: several "
         "(700,10000) measure each rate with each in turn (the project's default unless given)",
+    )
+    parser.add_argument(
+        "--worker-code",
+        default="",
+        help="the workers' source at the latency points: a src folder put first on their "
+        "import path (git worktree add /tmp/before <commit>; /tmp/before/src), empty for this "
+        "checkout; several (/tmp/before/src,) measure each rate with each in turn",
     )
     parser.add_argument(
         "--batch-seconds",
@@ -1433,27 +1454,32 @@ def main() -> None:
                         ),
                         n,
                         linger,
+                        code or None,
                     )
                     for window in windows or [settings.stream.batch_seconds]
                     for freeze in args.freeze_heap.split(",")
                     for young in thresholds
                     for n in counts
                     for linger in lingers
+                    for code in args.worker_code.split(",")
                 ]
                 rates = [float(r) for r in args.rates.split(",")]
                 if "latency" in parts and "sustained" not in parts:
                     results["latency_warm_up"] = warm_up(rules[0], url, rates[0], folder, pids)
                 # each rate with each rule in turn: neighbours in time share the machine's mood
                 for rate in rates:
-                    for paced, n, linger in rules if "latency" in parts else []:
+                    for paced, n, linger, code in rules if "latency" in parts else []:
                         print(
                             f"latency at {rate:,.0f} tx/s offered, {n} worker(s), batch window "
                             f"{paced.stream.batch_seconds} s, heap frozen: {paced.freeze_heap},"
                             f" young collection every {paced.gc_young_threshold},"
-                            f" feed linger {'default' if linger is None else linger} ms...",
+                            f" feed linger {'default' if linger is None else linger} ms,"
+                            f" worker code {code or 'this checkout'}...",
                             flush=True,
                         )
-                        point = latency(paced, url, rate, args.seconds, n, folder, pids, linger)
+                        point = latency(
+                            paced, url, rate, args.seconds, n, folder, pids, linger, code
+                        )
                         results["latency"].append(point)
                         print(
                             f"  stored p50 {point['p50_ms']:.0f} ms, p99 {point['p99_ms']:.0f} ms;"

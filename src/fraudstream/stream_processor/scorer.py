@@ -198,10 +198,6 @@ class Suspect:
     reason: str = ""
 
 
-def _copy(state: CardState) -> CardState:
-    return CardState.from_bytes(state.to_bytes())
-
-
 def _txn_json(txn: Transaction) -> bytes:
     if isinstance(txn, BaseModel):
         return txn.model_dump_json(exclude={"is_fraud"}).encode()
@@ -548,7 +544,7 @@ class Scorer:
             for txn in txns:
                 if txn.cc_num not in overlay:
                     state, version = known[txn.cc_num]
-                    overlay[txn.cc_num] = (_copy(state), version)
+                    overlay[txn.cc_num] = (state.copy(), version)
                 histories.append(advance(overlay[txn.cc_num][0], txn))
             body = request_body(txns, histories)
 

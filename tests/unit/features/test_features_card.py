@@ -125,6 +125,22 @@ def test_card_state_survives_msgpack_and_json() -> None:
     assert len(state.to_bytes()) < 200
 
 
+def test_a_copy_is_equal_and_advancing_it_leaves_the_original_alone() -> None:
+    state = CardState()
+    for s in (0, 100, 2 * DAY):
+        advance(state, parse_transaction(record(seconds=s, merchant=f"fraud_{s}")))
+    before = state.to_bytes()
+    copied = state.copy()
+    assert copied == state
+    for name in CardState.__struct_fields__:  # every container its own, whatever is added
+        value = getattr(state, name)
+        if isinstance(value, list | dict | set):
+            assert getattr(copied, name) is not value, name
+    advance(copied, parse_transaction(record(seconds=3 * DAY, merchant="fraud_new")))
+    assert copied.count == state.count + 1
+    assert state.to_bytes() == before
+
+
 def test_card_state_forgets_what_no_later_transaction_needs() -> None:
     state = CardState()
     for day in range(60):
