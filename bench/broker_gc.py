@@ -1,12 +1,13 @@
 """The broker's garbage collector against the stream's Kafka transactions.
 
-The local broker runs G1 with a 256 MB heap (``local/kafka.py``): a young collection every
-couple of seconds, 13-20 ms each (``jstat`` beside a 2,000 tx/s load), which stalls every
-request in flight, the stream's transaction among them. This starts one broker per variant
-(its JVM's collector and heap), in turn, and times the project's
-``TransactionalProducer.commit`` as the stream calls it (``--batch`` verdict-sized messages and
-one offset, one every ``--gap`` seconds) after ``--warmup`` transactions: the wall time's
-quantiles and the broker's CPU per transaction, from /proc.
+The local broker ran G1 with a 256 MB heap: a young collection every couple of seconds, 13-20 ms
+each (``jstat`` beside a 2,000 tx/s load), which stalls every request in flight, the stream's
+transaction among them. Since decision 26 it runs G1 with a fixed 1 GB heap (``g1-1g-fixed``).
+
+This starts one broker per variant (its JVM's collector and heap), in turn, and times the
+project's ``TransactionalProducer.commit`` as the stream calls it (``--batch`` verdict-sized
+messages and one offset, one every ``--gap`` seconds) after ``--warmup`` transactions: the wall
+time's quantiles and the broker's CPU per transaction, from /proc.
 
 Usage: ``.venv/bin/python bench/broker_gc.py [--variants g1-256m,zgc-1g] [--rounds 2]``;
 writes ``bench/results/broker_gc.json``. Rounds alternate the variants' order.
@@ -36,12 +37,12 @@ from fraudstream.local.process import ManagedProcess, free_port
 VALUE = b'{"trans_num":"' + b"0" * 32 + b'","is_fraud":false,"score":0.01}' + b" " * 300
 
 VARIANTS = {
-    "g1-256m": ["-Xmx256m", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20"],  # the launcher's
-    "g1-1g-fixed": ["-Xms1g", "-Xmx1g", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20"],
+    "g1-256m": ["-Xmx256m", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20"],  # the launcher's before
+    "g1-1g-fixed": ["-Xms1g", "-Xmx1g", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20"],  # since
     "zgc-1g": ["-Xms1g", "-Xmx1g", "-XX:+UseZGC"],
     "shenandoah-1g": ["-Xms1g", "-Xmx1g", "-XX:+UseShenandoahGC"],
 }
-LAUNCHER_GC = ("-Xmx", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=")
+LAUNCHER_GC = ("-Xms", "-Xmx", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=")
 
 
 def with_collector(argv: Sequence[str], options: list[str]) -> list[str]:

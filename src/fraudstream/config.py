@@ -549,7 +549,12 @@ class LocalSettings(Section):
     """What only the launcher of the bare-machine stack reads: never a service's concern."""
 
     kafka_version: str = Field(default="4.1.1", description="Broker version the launcher fetches.")
-    kafka_heap: str = "256m"
+    kafka_heap: str = Field(
+        default="1g",
+        description="The local broker's JVM heap, fixed (-Xms = -Xmx), as Kafka's own start script "
+        "sets it; at 256m its young collections put the stream's transactions' p99 at 1.5x "
+        "(decision 26).",
+    )
     postgres_os_user: str = Field(
         default="fraudstream",
         description="System user that runs the local server when started as root.",

@@ -317,6 +317,8 @@ def kafka_spec(settings: Settings, data_dir: Path, port: int | None = None) -> P
 
     argv = [
         java,
+        # fixed, so the collector never resizes it (decision 26)
+        f"-Xms{settings.local.kafka_heap}",
         f"-Xmx{settings.local.kafka_heap}",
         "-XX:+UseG1GC",
         "-XX:MaxGCPauseMillis=20",
