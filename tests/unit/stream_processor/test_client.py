@@ -1,5 +1,6 @@
 """Every answer of the model service is sorted into what the scorer does next; a body that does
-not match the request is never trusted. Through ``httpx.MockTransport``: no server needed."""
+not match the request is never trusted. Through ``httpx.MockTransport``: no server needed (but
+for the cost of a request, which needs httpcore's connection pool and so a socket)."""
 
 from __future__ import annotations
 
