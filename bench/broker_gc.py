@@ -33,8 +33,7 @@ from fraudstream.kafka.admin import ensure_topics, topic_specs
 from fraudstream.kafka.transactions import Outgoing, TransactionalProducer
 from fraudstream.local.kafka import kafka_spec
 from fraudstream.local.process import ManagedProcess, free_port
-
-VALUE = b'{"trans_num":"' + b"0" * 32 + b'","is_fraud":false,"score":0.01}' + b" " * 300
+from kafka_transaction import VALUE
 
 VARIANTS = {
     "g1-256m": ["-Xmx256m", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20"],  # the launcher's before
